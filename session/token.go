@@ -1,0 +1,96 @@
+package session
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+)
+
+// TokenCookie reads the cookie that CentralAuth's Node library sets: the raw
+// CentralAuth token, unsigned by the app (CentralAuth signs and encrypts it).
+// Use it while an app moves from that library to Store, or alongside it. It
+// is safe for concurrent use.
+type TokenCookie struct {
+	cfg   config
+	clear string
+	isID  bool
+	err   error
+}
+
+// Cookie names that the Node library uses, for the ID-token flavour. Every
+// other name is read as an access token.
+var idTokenNames = map[string]bool{"id_token": true, "idToken": true}
+
+// DefaultTokenCookieName is the TokenCookie's default cookie name, the one
+// the Node library uses for access tokens.
+const DefaultTokenCookieName = "access_token"
+
+// NewTokenCookie returns a TokenCookie for the cookie named "access_token",
+// or the one WithCookieName names: "id_token" (or the older "idToken") is
+// read into Session.IDToken, every other name into Session.AccessToken.
+// WithPath, WithDomain, WithInsecure and WithSameSite must match how the
+// cookie was set, or Clear will not remove it; their defaults match the
+// Node library. An invalid option, or one that only a Store takes, makes
+// Err, and every Load, return an error matching ErrInvalidConfig.
+func NewTokenCookie(opts ...Option) *TokenCookie {
+	cfg := newConfig(DefaultTokenCookieName)
+	err := cfg.apply(opts)
+	if err == nil && len(cfg.signedOnly) > 0 {
+		err = configError("%s applies to a signed Store, not a TokenCookie", strings.Join(cfg.signedOnly, ", "))
+	}
+	return &TokenCookie{cfg: cfg, clear: cfg.clearHeader(), isID: idTokenNames[cfg.name], err: err}
+}
+
+// Err reports an invalid option given to NewTokenCookie, or nil.
+// middleware.NewLogoutHandler calls it, so the mistake shows at start-up.
+func (t *TokenCookie) Err() error { return t.err }
+
+// Load returns a Session holding the cookie's token, with an ID derived from
+// a hash of the token (so revocation lists can name it without storing it).
+// It returns ErrNoSession when there is no cookie, and an error matching
+// ErrInvalidSession when the value is too long or not token-shaped.
+func (t *TokenCookie) Load(r *http.Request) (*Session, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
+	value, ok := cookieValue(r, t.cfg.name)
+	if !ok || value == "" {
+		return nil, ErrNoSession
+	}
+	if len(value) > MaxCookieSize {
+		return nil, errTooLong
+	}
+	if !isTokenShaped(value) {
+		return nil, errMalformed
+	}
+	sum := sha256.Sum256([]byte(value))
+	s := &Session{ID: "tok-" + hex.EncodeToString(sum[:16])}
+	if t.isID {
+		s.IDToken = value
+	} else {
+		s.AccessToken = value
+	}
+	return s, nil
+}
+
+// Clear removes the cookie the way the Node library does: same Path,
+// HttpOnly, SameSite and Secure, an empty value and an Expires date in
+// 1970, plus Max-Age=0.
+func (t *TokenCookie) Clear(w http.ResponseWriter) {
+	w.Header().Add("Set-Cookie", t.clear)
+}
+
+// isTokenShaped accepts the characters of a JWE or JWT in compact form
+// (base64url and dots), plus the standard base64 alphabet for tokens that
+// other tools wrote.
+func isTokenShaped(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.+/=~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+

@@ -1,0 +1,103 @@
+package session_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/centralauth-go/logout/session"
+)
+
+func TestTokenCookieLoad(t *testing.T) {
+	const jwe = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..iv-part.cipher_text.tag"
+	tests := []struct {
+		name       string
+		opts       []session.Option
+		header     string
+		wantAccess string
+		wantID     string
+		wantErr    error
+	}{
+		{"access token by default", nil, "access_token=" + jwe, jwe, "", nil},
+		{"id token cookie", []session.Option{session.WithCookieName("id_token")}, "id_token=" + jwe, "", jwe, nil},
+		{"legacy idToken cookie", []session.Option{session.WithCookieName("idToken")}, "idToken=" + jwe, "", jwe, nil},
+		{"legacy sessionToken cookie", []session.Option{session.WithCookieName("sessionToken")}, "sessionToken=" + jwe, jwe, "", nil},
+		{"among other cookies", nil, "a=1; access_token=" + jwe + "; b=2", jwe, "", nil},
+		{"prefix of another name is not a match", nil, "access_token_old=" + jwe, "", "", session.ErrNoSession},
+		{"absent", nil, "other=1", "", "", session.ErrNoSession},
+		{"empty value", nil, "access_token=", "", "", session.ErrNoSession},
+		{"not token-shaped", nil, `access_token=<script>`, "", "", session.ErrInvalidSession},
+		{"too long", nil, "access_token=" + strings.Repeat("a", 5000), "", "", session.ErrInvalidSession},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := session.NewTokenCookie(tt.opts...)
+			if err := tc.Err(); err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set("Cookie", tt.header)
+			got, err := tc.Load(r)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Load error %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if got.AccessToken != tt.wantAccess || got.IDToken != tt.wantID {
+				t.Fatalf("Load = access %q id %q", got.AccessToken, got.IDToken)
+			}
+			if !strings.HasPrefix(got.ID, "tok-") || strings.Contains(got.ID, jwe[:10]) {
+				t.Fatalf("session ID %q should be a hash, not the token", got.ID)
+			}
+		})
+	}
+}
+
+func TestTokenCookieClearMatchesNodeLibrary(t *testing.T) {
+	tests := []struct {
+		name, wantName, wantPath string
+		opts                     []session.Option
+	}{
+		{"defaults", "access_token", "/", nil},
+		{"id token at a path", "id_token", "/app", []session.Option{session.WithCookieName("id_token"), session.WithPath("/app")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			session.NewTokenCookie(tt.opts...).Clear(rec)
+			c := onlyCookie(t, rec)
+			if c.Name != tt.wantName || c.Path != tt.wantPath || !c.HttpOnly || !c.Secure ||
+				c.SameSite != http.SameSiteLaxMode || c.Value != "" || c.Expires.Year() != 1970 || c.MaxAge >= 0 {
+				t.Fatalf("Clear wrote %q", rec.Header().Get("Set-Cookie"))
+			}
+		})
+	}
+}
+
+func TestTokenCookieRejectsStoreOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  session.Option
+	}{
+		{"encryption key", session.WithEncryptionKey(blockKey)},
+		{"previous keys", session.WithPreviousKeys(hashKey, nil)},
+		{"max age", session.WithMaxAge(60e9)},
+		{"bad name", session.WithCookieName("a b")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := session.NewTokenCookie(tt.opt)
+			if !errors.Is(tc.Err(), session.ErrInvalidConfig) {
+				t.Fatalf("Err() = %v, want ErrInvalidConfig", tc.Err())
+			}
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set("Cookie", "access_token=abc")
+			if _, err := tc.Load(r); !errors.Is(err, session.ErrInvalidConfig) {
+				t.Fatalf("Load error %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+}
