@@ -16,10 +16,10 @@ import (
 // Store keeps a Session in a signed, optionally encrypted cookie. It is safe
 // for concurrent use.
 type Store struct {
-	codecs   []securecookie.Codec // newest key first
-	cfg      config
-	clear    string // the Set-Cookie value that Clear writes
-	clock    clock.Clock
+	codecs  []securecookie.Codec // newest key first
+	cfg     config
+	clear   string // the Set-Cookie value that Clear writes
+	clock   clock.Clock
 	maxAgeS int64
 }
 

@@ -93,4 +93,3 @@ func isTokenShaped(v string) bool {
 	}
 	return true
 }
-
