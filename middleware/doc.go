@@ -1,0 +1,22 @@
+// Package middleware serves a CentralAuth logout endpoint: it clears the
+// app's session cookie, optionally ends the CentralAuth session in every app
+// of the organization, and redirects to a validated return_to.
+//
+// Mount a LogoutHandler on a route (chi's r.Handle("/logout", h), or
+// http.ServeMux's mux.Handle("POST /logout", h)), or wrap a handler tree with
+// h.Middleware, which serves the logout path and passes every other request
+// through untouched.
+//
+// The defaults are the safe ones, and each differs from CentralAuth's Node
+// library on purpose:
+//
+//   - POST logs out; a cross-origin POST gets 403, judged as
+//     net/http.CrossOriginProtection judges it. GET shows a confirmation
+//     page, so a link or an <img> on another site cannot log users out.
+//   - return_to must be a path on this origin or an absolute http(s) URL on
+//     an allowed host (package returnto); anything else falls back to the
+//     default.
+//   - A session-wide logout that fails is reported (log line, Event.RemoteErr)
+//     but never blocks the local logout, and never sends a request without a
+//     token.
+package middleware

@@ -1,0 +1,110 @@
+package middleware_test
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/remote"
+	"github.com/centralauth-go/logout/session"
+)
+
+// Mount the handler on a chi route, with a second route for logging out of
+// every app of the organization.
+func Example_chi() {
+	hashKey := make([]byte, 32)
+	rand.Read(hashKey) // in production, load a fixed key from your secret store
+
+	store, err := session.NewStore(hashKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	centralauth, err := remote.NewClient("my-client-id", "my-client-secret")
+	if err != nil {
+		log.Fatal(err)
+	}
+	logout, err := middleware.NewLogoutHandler(
+		middleware.WithSessionStore(store),
+		middleware.WithRemote(centralauth),
+		middleware.WithAllowedHosts("www.example.com"),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	r := chi.NewRouter()
+	r.Handle("/logout", logout) // POST logs out; GET asks first
+	r.Post("/logout/everywhere", func(w http.ResponseWriter, r *http.Request) {
+		everywhere := true
+		logout.Logout(w, r, middleware.LogoutParams{SessionWide: &everywhere})
+	})
+
+	// An open-redirect attempt ends on the default page.
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("POST", "/logout?return_to=https://evil.example/", nil))
+	fmt.Println(rec.Code, rec.Header().Get("Location"))
+	// Output: 303 /
+}
+
+// Mount the handler on a plain net/http ServeMux.
+func Example_serveMux() {
+	hashKey := make([]byte, 32)
+	rand.Read(hashKey) // in production, load a fixed key from your secret store
+
+	store, err := session.NewStore(hashKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	logout, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/logout", logout)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "home")
+	})
+
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("POST", "/logout?return_to=/goodbye", nil))
+	fmt.Println(rec.Code, rec.Header().Get("Location"))
+	// Output: 303 /goodbye
+}
+
+// Wrap an existing handler tree: the logout path is served, every other
+// request passes through untouched.
+func ExampleLogoutHandler_Middleware() {
+	hashKey := make([]byte, 32)
+	rand.Read(hashKey) // in production, load a fixed key from your secret store
+
+	store, err := session.NewStore(hashKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	logout, err := middleware.NewLogoutHandler(
+		middleware.WithSessionStore(store),
+		middleware.WithPath("/auth/logout"),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "app")
+	})
+	handler := logout.Middleware(app)
+
+	for _, path := range []string{"/auth/logout", "/dashboard"} {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, httptest.NewRequest("POST", path, nil))
+		fmt.Println(path, rec.Code)
+	}
+	// Output:
+	// /auth/logout 303
+	// /dashboard 200
+}

@@ -1,0 +1,226 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/centralauth-go/logout/remote"
+	"github.com/centralauth-go/logout/returnto"
+	"github.com/centralauth-go/logout/session"
+)
+
+// SessionStore is where the app keeps its session: *session.Store and
+// *session.TokenCookie satisfy it. Load's errors follow package session:
+// session.ErrNoSession and errors matching session.ErrInvalidSession are
+// expected; any other error is logged as a fault.
+type SessionStore interface {
+	Load(*http.Request) (*session.Session, error)
+	Clear(http.ResponseWriter)
+}
+
+// LogoutParams are per-call settings for LogoutHandler.Logout, like the
+// options of the Node library's logout(req, {returnTo, logoutSessionWide}).
+type LogoutParams struct {
+	// ReturnTo, when set, wins over the request's return_to parameter. It
+	// is validated like any return_to.
+	ReturnTo string
+	// SessionWide, when set, overrides WithSessionWide for this call.
+	SessionWide *bool
+}
+
+// LogoutHandler serves logout. Build it with NewLogoutHandler; it is safe
+// for concurrent use.
+type LogoutHandler struct {
+	cfg         config
+	policy      *returnto.Policy
+	defaultLoc  string
+	crossOrigin *http.CrossOriginProtection
+}
+
+// NewLogoutHandler returns a LogoutHandler, or an error matching
+// ErrInvalidConfig that says what to fix: no store, session-wide logout
+// without a remote client, an unsafe default return_to, a bad host pattern
+// or trusted origin, or an invalid option.
+func NewLogoutHandler(opts ...Option) (*LogoutHandler, error) {
+	cfg := config{
+		defaultReturnTo: DefaultReturnTo,
+		param:           DefaultReturnToParam,
+		path:            DefaultPath,
+		logger:          slog.Default(),
+		remoteTimeout:   DefaultRemoteTimeout,
+		errorHandler:    defaultErrorHandler,
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, configError("nil Option")
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.store == nil {
+		return nil, configError("no session store; use WithSessionStore")
+	}
+	// A TokenCookie keeps its option errors for later; surface them now.
+	if v, ok := cfg.store.(interface{ Err() error }); ok && v.Err() != nil {
+		return nil, configError("session store: %w", v.Err())
+	}
+	if cfg.sessionWide && cfg.remote == nil {
+		return nil, configError("WithSessionWide(true) needs WithRemote")
+	}
+	policy, err := returnto.NewPolicy(cfg.allowedHosts...)
+	if err != nil {
+		return nil, configError("%w", err)
+	}
+	defaultLoc, err := policy.Check(cfg.defaultReturnTo)
+	if err != nil {
+		return nil, configError("default return_to %q: %w", cfg.defaultReturnTo, err)
+	}
+	crossOrigin := http.NewCrossOriginProtection()
+	for _, o := range cfg.trustedOrigins {
+		if err := crossOrigin.AddTrustedOrigin(o); err != nil {
+			return nil, configError("trusted origin: %w", err)
+		}
+	}
+	return &LogoutHandler{cfg: cfg, policy: policy, defaultLoc: defaultLoc, crossOrigin: crossOrigin}, nil
+}
+
+// ServeHTTP serves every request routed to it, whatever its path: POST logs
+// out; GET shows a confirmation page (or logs out, with WithGETLogout);
+// HEAD answers as GET would without logging out; anything else gets 405.
+func (h *LogoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+		h.Logout(w, r, LogoutParams{})
+	case http.MethodGet:
+		if h.cfg.getLogout {
+			h.Logout(w, r, LogoutParams{})
+			return
+		}
+		h.confirm(w, r)
+	case http.MethodHead:
+		h.confirm(w, r)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		h.cfg.errorHandler(w, r, errMethodNotAllowed)
+	}
+}
+
+// Middleware returns next wrapped so that requests for the logout path
+// (WithPath) are served by h, and every other request goes to next
+// untouched and without allocation.
+func (h *LogoutHandler) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == h.cfg.path {
+			h.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Logout logs the user out of this request, whatever its method, and
+// redirects: 303 See Other after a POST, 302 Found otherwise. A
+// cross-origin request with an unsafe method is still refused with 403.
+//
+// It always clears the session cookie, even when the cookie is missing or
+// invalid: logout is idempotent. For a session-wide logout it sends the
+// token from an "Authorization: Bearer" header, else the session's access
+// token, else its ID token, and sends nothing when there is none. A remote
+// failure is logged and reported in the Event, and the user is logged out
+// locally and redirected all the same.
+func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutParams) {
+	if err := h.crossOrigin.Check(r); err != nil {
+		h.cfg.errorHandler(w, r, errCrossOrigin)
+		return
+	}
+	ev := Event{ReturnTo: h.returnTo(r, p.ReturnTo), SessionWide: h.cfg.sessionWide}
+	if p.SessionWide != nil {
+		ev.SessionWide = *p.SessionWide
+	}
+
+	sess := h.load(r)
+	h.cfg.store.Clear(w)
+	if sess != nil {
+		ev.SessionID = sess.ID
+	}
+	if ev.SessionWide {
+		ev.RemoteErr = h.remoteLogout(r, sess)
+	}
+	if h.cfg.onLogout != nil {
+		h.cfg.onLogout(r, ev)
+	}
+
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Location", ev.ReturnTo)
+	if r.Method == http.MethodPost {
+		w.WriteHeader(http.StatusSeeOther)
+	} else {
+		w.WriteHeader(http.StatusFound)
+	}
+}
+
+// load returns the request's session, or nil when there is none that can
+// be trusted.
+func (h *LogoutHandler) load(r *http.Request) *session.Session {
+	sess, err := h.cfg.store.Load(r)
+	switch {
+	case err == nil:
+		return sess
+	case errors.Is(err, session.ErrNoSession):
+	case errors.Is(err, session.ErrInvalidSession):
+		h.log(r.Context(), slog.LevelDebug, "logout: unusable session cookie", slog.Any("error", err))
+	default:
+		h.log(r.Context(), slog.LevelWarn, "logout: session store failed", slog.Any("error", err))
+	}
+	return nil
+}
+
+// remoteLogout ends the CentralAuth session, within the remote timeout.
+func (h *LogoutHandler) remoteLogout(r *http.Request, sess *session.Session) error {
+	token := bearerToken(r)
+	if token == "" && sess != nil {
+		token = sess.AccessToken
+		if token == "" {
+			token = sess.IDToken
+		}
+	}
+	if token == "" {
+		return nil
+	}
+	if h.cfg.remote == nil {
+		h.log(r.Context(), slog.LevelError, "logout: session-wide logout requested, but the handler has no remote client")
+		return ErrNoRemote
+	}
+	// The user may close the tab the moment they click; that must not
+	// abandon the logout at CentralAuth, so the request's cancellation is
+	// dropped (its values are kept) and only the timeout bounds the call.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.cfg.remoteTimeout)
+	defer cancel()
+	err := h.cfg.remote.Logout(ctx, token)
+	if err != nil {
+		// remote's errors never contain the token or the secret.
+		h.log(r.Context(), slog.LevelError, "logout: session-wide logout at CentralAuth failed",
+			slog.Any("error", err), slog.Bool("retryable", remote.IsRetryable(err)))
+	}
+	return err
+}
+
+func (h *LogoutHandler) log(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	if h.cfg.logger.Enabled(ctx, level) {
+		h.cfg.logger.LogAttrs(ctx, level, msg, attrs...)
+	}
+}
+
+func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
+	status := http.StatusBadRequest
+	var re *RequestError
+	if errors.As(err, &re) {
+		status = re.Status
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, http.StatusText(status), status)
+}

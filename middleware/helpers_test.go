@@ -1,0 +1,188 @@
+package middleware_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/remote"
+	"github.com/centralauth-go/logout/session"
+)
+
+const (
+	clientID     = "client-123"
+	clientSecret = "s3cr3t:with%odd@chars"
+)
+
+var hashKey = bytes.Repeat([]byte("k"), 32)
+
+// rig is a LogoutHandler wired to a real session.Store and, when asked, a
+// fake CentralAuth, with its log and events captured.
+type rig struct {
+	h      *middleware.LogoutHandler
+	store  *session.Store
+	ca     *testutil.CentralAuth
+	logs   *syncBuffer
+	mu     sync.Mutex
+	events []middleware.Event
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newRig(t *testing.T, withRemote bool, opts ...middleware.Option) *rig {
+	t.Helper()
+	store, err := session.NewStore(hashKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg := &rig{store: store, logs: &syncBuffer{}}
+	logger := slog.New(slog.NewTextHandler(rg.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	base := []middleware.Option{
+		middleware.WithSessionStore(store),
+		middleware.WithLogger(logger),
+		middleware.WithOnLogout(func(_ *http.Request, ev middleware.Event) {
+			rg.mu.Lock()
+			defer rg.mu.Unlock()
+			rg.events = append(rg.events, ev)
+		}),
+	}
+	if withRemote {
+		ca, err := testutil.NewCentralAuth(clientID, clientSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(ca.Close)
+		rc, err := remote.NewClient(clientID, clientSecret, remote.WithBaseURL(ca.URL()), remote.WithRetries(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rg.ca = ca
+		base = append(base, middleware.WithRemote(rc))
+	}
+	h, err := middleware.NewLogoutHandler(append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg.h = h
+	return rg
+}
+
+func (rg *rig) lastEvent(t *testing.T) middleware.Event {
+	t.Helper()
+	rg.mu.Lock()
+	defer rg.mu.Unlock()
+	if len(rg.events) == 0 {
+		t.Fatal("no logout event")
+	}
+	return rg.events[len(rg.events)-1]
+}
+
+func (rg *rig) eventCount() int {
+	rg.mu.Lock()
+	defer rg.mu.Unlock()
+	return len(rg.events)
+}
+
+// cookieFor saves a session and returns its cookie header value.
+func (rg *rig) cookieFor(t *testing.T, s *session.Session) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	if err := rg.store.Save(rec, s); err != nil {
+		t.Fatal(err)
+	}
+	c, err := http.ParseSetCookie(rec.Header().Get("Set-Cookie"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Name + "=" + c.Value
+}
+
+type req struct {
+	method  string
+	target  string
+	form    string // urlencoded body
+	cookie  string
+	headers map[string]string
+}
+
+func (rg *rig) do(r req) *http.Response {
+	if r.method == "" {
+		r.method = http.MethodPost
+	}
+	if r.target == "" {
+		r.target = "/logout"
+	}
+	var body *strings.Reader
+	if r.form != "" {
+		body = strings.NewReader(r.form)
+	}
+	var hr *http.Request
+	if body != nil {
+		hr = httptest.NewRequest(r.method, "https://app.example"+r.target, body)
+		hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		hr = httptest.NewRequest(r.method, "https://app.example"+r.target, nil)
+	}
+	if r.cookie != "" {
+		hr.Header.Set("Cookie", r.cookie)
+	}
+	for k, v := range r.headers {
+		hr.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	rg.h.ServeHTTP(rec, hr)
+	return rec.Result()
+}
+
+// cleared reports whether resp removes the session cookie.
+func cleared(resp *http.Response) bool {
+	for _, c := range resp.Cookies() {
+		if c.Name == session.DefaultCookieName && c.Value == "" && c.MaxAge < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// doLogout calls Logout with p, as an app's own handler would.
+func (rg *rig) doLogout(r req, p middleware.LogoutParams) *http.Response {
+	hr := httptest.NewRequest(http.MethodPost, "https://app.example/logout", nil)
+	if r.cookie != "" {
+		hr.Header.Set("Cookie", r.cookie)
+	}
+	for k, v := range r.headers {
+		hr.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	rg.h.Logout(rec, hr, p)
+	return rec.Result()
+}

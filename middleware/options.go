@@ -1,0 +1,199 @@
+package middleware
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/centralauth-go/logout/remote"
+)
+
+// Option configures a LogoutHandler.
+type Option func(*config) error
+
+type config struct {
+	store           SessionStore
+	remote          *remote.Client
+	sessionWide     bool
+	allowedHosts    []string
+	defaultReturnTo string
+	param           string
+	path            string
+	getLogout       bool
+	trustedOrigins  []string
+	errorHandler    func(http.ResponseWriter, *http.Request, error)
+	onLogout        func(*http.Request, Event)
+	logger          *slog.Logger
+	remoteTimeout   time.Duration
+}
+
+// Defaults of the options below.
+const (
+	DefaultPath          = "/logout"
+	DefaultReturnTo      = "/"
+	DefaultReturnToParam = "return_to"
+	DefaultRemoteTimeout = 3 * time.Second
+)
+
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}
+
+// WithSessionStore sets where the session lives: a *session.Store, a
+// *session.TokenCookie, or any SessionStore. Required.
+func WithSessionStore(s SessionStore) Option {
+	return func(c *config) error {
+		if s == nil {
+			return configError("nil SessionStore")
+		}
+		c.store = s
+		return nil
+	}
+}
+
+// WithRemote sets the client that sends session-wide logouts to
+// CentralAuth. Default: none, which allows only local logout.
+func WithRemote(rc *remote.Client) Option {
+	return func(c *config) error {
+		if rc == nil {
+			return configError("nil remote client")
+		}
+		c.remote = rc
+		return nil
+	}
+}
+
+// WithSessionWide makes every logout end the CentralAuth session in all
+// apps of the organization, not only this app's cookie. It needs WithRemote,
+// and has an effect only when the organization enabled autologin.
+// LogoutParams.SessionWide overrides it per call. Default: false.
+func WithSessionWide(on bool) Option {
+	return func(c *config) error {
+		c.sessionWide = on
+		return nil
+	}
+}
+
+// WithAllowedHosts allows absolute return_to URLs on these hosts, in
+// addition to paths on this origin. A pattern is an exact host
+// ("app.example.com", which matches the scheme's default port only), a
+// host and port ("app.example.com:8443"), or a wildcard for subdomains
+// ("*.example.com", not example.com itself; "*.com" is refused). Hosts are
+// compared in canonical form: case-insensitive, IDNs as punycode. Repeated
+// calls add up. Default: none, so only paths are allowed.
+func WithAllowedHosts(patterns ...string) Option {
+	return func(c *config) error {
+		c.allowedHosts = append(c.allowedHosts, patterns...)
+		return nil
+	}
+}
+
+// WithDefaultReturnTo sets where to redirect when return_to is absent or
+// unsafe. It must itself be safe under the allowed hosts. Default: "/".
+func WithDefaultReturnTo(location string) Option {
+	return func(c *config) error {
+		c.defaultReturnTo = location
+		return nil
+	}
+}
+
+// WithReturnToParam sets the name of the query or form parameter that
+// carries return_to. Default: "return_to".
+func WithReturnToParam(name string) Option {
+	return func(c *config) error {
+		if name == "" || strings.ContainsAny(name, "&=;#?% ") {
+			return configError("return_to parameter name %q is empty or has reserved characters", name)
+		}
+		c.param = name
+		return nil
+	}
+}
+
+// WithPath sets the path that Middleware serves; ServeHTTP ignores it, since
+// the router already chose the route. Default: "/logout".
+func WithPath(path string) Option {
+	return func(c *config) error {
+		if !strings.HasPrefix(path, "/") {
+			return configError("path %q does not start with /", path)
+		}
+		c.path = path
+		return nil
+	}
+}
+
+// WithGETLogout(true) makes GET log out directly, as the Node library does,
+// instead of showing a confirmation page. Any page on the web can then log
+// your users out with a link or an image (logout CSRF): turn it on only if
+// that is acceptable. HEAD never logs out. Default: false.
+func WithGETLogout(on bool) Option {
+	return func(c *config) error {
+		c.getLogout = on
+		return nil
+	}
+}
+
+// WithTrustedOrigins lets POSTs from these origins ("https://app.example.com",
+// scheme and host, no path) log out, although cross-origin. Default: none;
+// only same-origin POSTs log out.
+func WithTrustedOrigins(origins ...string) Option {
+	return func(c *config) error {
+		c.trustedOrigins = append(c.trustedOrigins, origins...)
+		return nil
+	}
+}
+
+// WithErrorHandler sets what answers a refused request. It receives a
+// *RequestError whose Status is 403 (cross-origin) or 405 (method; the Allow
+// header is already set) and must write the response. Default: the status
+// and its text, as plain text.
+func WithErrorHandler(fn func(http.ResponseWriter, *http.Request, error)) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return configError("nil error handler")
+		}
+		c.errorHandler = fn
+		return nil
+	}
+}
+
+// WithOnLogout sets a hook that receives an Event after every logout,
+// synchronously, before the response is written: for audit logs or metrics.
+// Default: none.
+func WithOnLogout(fn func(*http.Request, Event)) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return configError("nil OnLogout hook")
+		}
+		c.onLogout = fn
+		return nil
+	}
+}
+
+// WithLogger sets the logger. Failed session-wide logouts are logged at
+// Error, unusable session cookies at Warn or Debug, and rejected return_to
+// values at Debug. Tokens and secrets are never logged. Default:
+// slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return configError("nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithRemoteTimeout bounds the time a session-wide logout may add to one
+// logout request, retries included: a slow or unreachable CentralAuth
+// delays the redirect by at most this. Default: 3s.
+func WithRemoteTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return configError("remote timeout %v is not positive", d)
+		}
+		c.remoteTimeout = d
+		return nil
+	}
+}

@@ -1,0 +1,105 @@
+package middleware
+
+import (
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// maxFormBytes bounds the POSTed form that return_to is read from. The
+// confirmation form is a few hundred bytes.
+const maxFormBytes = 16 << 10
+
+// returnTo picks return_to from the call, else the request, validates it,
+// and returns the location to redirect to.
+func (h *LogoutHandler) returnTo(r *http.Request, fromCall string) string {
+	raw := fromCall
+	if raw == "" {
+		raw = h.param(r)
+	}
+	if raw == "" {
+		return h.defaultLoc
+	}
+	loc, err := h.policy.Check(raw)
+	if err != nil {
+		h.log(r.Context(), slog.LevelDebug, "logout: return_to rejected, using the default",
+			slog.Any("reason", err), slog.Int("length", len(raw)), slog.String("prefix", prefix(raw, 64)))
+		return h.defaultLoc
+	}
+	return loc
+}
+
+// param reads the return_to parameter from a POSTed urlencoded form, else
+// from the query string.
+func (h *LogoutHandler) param(r *http.Request) string {
+	if r.Method == http.MethodPost && r.Body != nil && r.Body != http.NoBody && isURLEncodedForm(r) {
+		r.Body = http.MaxBytesReader(nil, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			h.log(r.Context(), slog.LevelDebug, "logout: unreadable form body", slog.Any("error", err))
+		} else if v := r.PostForm.Get(h.cfg.param); v != "" {
+			return v
+		}
+	}
+	return queryValue(r.URL.RawQuery, h.cfg.param)
+}
+
+func isURLEncodedForm(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// queryValue returns the first value of key in a raw query string, as
+// url.ParseQuery followed by Get would, without building the whole map:
+// most logouts carry no query at all, and the rest one parameter.
+func queryValue(rawQuery, key string) string {
+	for rawQuery != "" {
+		var pair string
+		pair, rawQuery, _ = strings.Cut(rawQuery, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue // net/url refuses semicolons as separators
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if k != key {
+			if !strings.ContainsAny(k, "%+") {
+				continue
+			}
+			uk, err := url.QueryUnescape(k)
+			if err != nil || uk != key {
+				continue
+			}
+		}
+		uv, err := url.QueryUnescape(v)
+		if err != nil {
+			continue
+		}
+		return uv
+	}
+	return ""
+}
+
+// prefix cuts s for a log line, on a UTF-8 boundary.
+func prefix(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" header, which
+// wins over the session's token as in the Node library.
+func bearerToken(r *http.Request) string {
+	auth := r.Header.Get("Authorization")
+	if len(auth) < 7 || !strings.EqualFold(auth[:7], "bearer ") {
+		return ""
+	}
+	return strings.TrimSpace(auth[7:])
+}

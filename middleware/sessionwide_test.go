@@ -1,0 +1,190 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/remote"
+	"github.com/centralauth-go/logout/session"
+)
+
+func TestSessionWideLogout(t *testing.T) {
+	yes, no := true, false
+	tests := []struct {
+		name       string
+		opts       []middleware.Option
+		params     *middleware.LogoutParams
+		session    func(testutil.Session) *session.Session // nil: no cookie
+		bearer     func(testutil.Session) string
+		wantSent   func(testutil.Session) string // token CentralAuth must receive; "" for no call
+		wantWide   bool
+		wantActive bool
+	}{
+		{
+			name:     "access token from the session",
+			opts:     []middleware.Option{middleware.WithSessionWide(true)},
+			session:  func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken, IDToken: s.IDToken} },
+			wantSent: func(s testutil.Session) string { return s.AccessToken }, wantWide: true,
+		},
+		{
+			name:     "ID token when there is no access token",
+			opts:     []middleware.Option{middleware.WithSessionWide(true)},
+			session:  func(s testutil.Session) *session.Session { return &session.Session{IDToken: s.IDToken} },
+			wantSent: func(s testutil.Session) string { return s.IDToken }, wantWide: true,
+		},
+		{
+			name:     "bearer header wins over the cookie",
+			opts:     []middleware.Option{middleware.WithSessionWide(true)},
+			session:  func(s testutil.Session) *session.Session { return &session.Session{AccessToken: "other-token"} },
+			bearer:   func(s testutil.Session) string { return s.AccessToken },
+			wantSent: func(s testutil.Session) string { return s.AccessToken }, wantWide: true,
+		},
+		{
+			name:     "bearer header without a cookie",
+			opts:     []middleware.Option{middleware.WithSessionWide(true)},
+			bearer:   func(s testutil.Session) string { return s.IDToken },
+			wantSent: func(s testutil.Session) string { return s.IDToken }, wantWide: true,
+		},
+		{
+			name:     "no token, nothing posted",
+			opts:     []middleware.Option{middleware.WithSessionWide(true)},
+			wantWide: true, wantActive: true,
+		},
+		{
+			name:       "local logout by default",
+			session:    func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
+			wantActive: true,
+		},
+		{
+			name:     "per-call opt-in",
+			params:   &middleware.LogoutParams{SessionWide: &yes},
+			session:  func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
+			wantSent: func(s testutil.Session) string { return s.AccessToken }, wantWide: true,
+		},
+		{
+			name:       "per-call opt-out",
+			opts:       []middleware.Option{middleware.WithSessionWide(true)},
+			params:     &middleware.LogoutParams{SessionWide: &no},
+			session:    func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
+			wantActive: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rg := newRig(t, true, tt.opts...)
+			s := rg.ca.IssueSession("ann")
+			r := req{headers: map[string]string{}}
+			if tt.session != nil {
+				r.cookie = rg.cookieFor(t, tt.session(s))
+			}
+			if tt.bearer != nil {
+				r.headers["Authorization"] = "Bearer " + tt.bearer(s)
+			}
+			var resp *http.Response
+			if tt.params != nil {
+				resp = rg.doLogout(r, *tt.params)
+			} else {
+				resp = rg.do(r)
+			}
+			if resp.StatusCode != http.StatusSeeOther || !cleared(resp) {
+				t.Fatalf("status %d, cleared %v", resp.StatusCode, cleared(resp))
+			}
+			calls := rg.ca.Calls()
+			want := ""
+			if tt.wantSent != nil {
+				want = tt.wantSent(s)
+			}
+			switch {
+			case want == "" && len(calls) != 0:
+				t.Fatalf("%d calls to CentralAuth, want none", len(calls))
+			case want != "" && (len(calls) != 1 || calls[0].Body != want || calls[0].Status != 200):
+				t.Fatalf("calls %+v, want one with the expected token", calls)
+			}
+			if rg.ca.Active(s.AccessToken) != tt.wantActive {
+				t.Fatalf("CentralAuth session active %v, want %v", rg.ca.Active(s.AccessToken), tt.wantActive)
+			}
+			if ev := rg.lastEvent(t); ev.SessionWide != tt.wantWide || ev.RemoteErr != nil {
+				t.Fatalf("event %+v, want SessionWide %v and no error", ev, tt.wantWide)
+			}
+		})
+	}
+}
+
+func TestRemoteFailureNeverBlocksLocalLogout(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault testutil.Fault
+		check func(error) bool
+	}{
+		{"CentralAuth down (503 twice)", testutil.Fault{Status: 503, Times: 2}, remote.IsRetryable},
+		{"credentials refused", testutil.Fault{Status: 401}, func(err error) bool {
+			var re *remote.Error
+			return errors.As(err, &re) && re.StatusCode == 401 && re.Code == "noPermission"
+		}},
+		{"garbage answer", testutil.Fault{Status: 502, Body: "<html>bad gateway</html>", Times: 2}, remote.IsRetryable},
+		{"connection dropped", testutil.Fault{DropConnection: true, Times: 2}, remote.IsRetryable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rg := newRig(t, true, middleware.WithSessionWide(true))
+			s := rg.ca.IssueSession("ann")
+			rg.ca.InjectFault(tt.fault)
+			resp := rg.do(req{cookie: rg.cookieFor(t, &session.Session{AccessToken: s.AccessToken})})
+			if resp.StatusCode != http.StatusSeeOther || !cleared(resp) || resp.Header.Get("Location") != "/" {
+				t.Fatalf("status %d, cleared %v, Location %q", resp.StatusCode, cleared(resp), resp.Header.Get("Location"))
+			}
+			ev := rg.lastEvent(t)
+			if ev.RemoteErr == nil || !tt.check(ev.RemoteErr) {
+				t.Fatalf("Event.RemoteErr = %v", ev.RemoteErr)
+			}
+			logs := rg.logs.String()
+			if !strings.Contains(logs, "level=ERROR") {
+				t.Fatalf("no error log line:\n%s", logs)
+			}
+			for _, secret := range []string{s.AccessToken, clientSecret} {
+				if strings.Contains(logs, secret) || strings.Contains(ev.RemoteErr.Error(), secret) {
+					t.Fatalf("a token or the secret leaked into the log or error:\n%s", logs)
+				}
+			}
+		})
+	}
+}
+
+func TestSlowCentralAuthDelaysLogoutByAtMostTheTimeout(t *testing.T) {
+	rg := newRig(t, true, middleware.WithSessionWide(true), middleware.WithRemoteTimeout(100*time.Millisecond))
+	s := rg.ca.IssueSession("ann")
+	never := make(chan struct{})
+	defer close(never)
+	rg.ca.InjectFault(testutil.Fault{Block: never, Times: 10})
+	start := time.Now()
+	resp := rg.do(req{cookie: rg.cookieFor(t, &session.Session{AccessToken: s.AccessToken})})
+	// The fake never answers, so only the handler's own bound can end the
+	// request; the generous margin only absorbs scheduling noise.
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("logout took %v with a 100ms remote timeout", took)
+	}
+	if resp.StatusCode != http.StatusSeeOther || !cleared(resp) {
+		t.Fatalf("status %d, cleared %v", resp.StatusCode, cleared(resp))
+	}
+	if err := rg.lastEvent(t).RemoteErr; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("RemoteErr %v, want a deadline error", err)
+	}
+}
+
+func TestSessionWideWithoutRemotePerCall(t *testing.T) {
+	rg := newRig(t, false)
+	yes := true
+	resp := rg.doLogout(req{cookie: rg.cookieFor(t, &session.Session{AccessToken: "at"})}, middleware.LogoutParams{SessionWide: &yes})
+	if resp.StatusCode != http.StatusSeeOther || !cleared(resp) {
+		t.Fatalf("status %d, cleared %v", resp.StatusCode, cleared(resp))
+	}
+	if err := rg.lastEvent(t).RemoteErr; !errors.Is(err, middleware.ErrNoRemote) {
+		t.Fatalf("RemoteErr %v, want ErrNoRemote", err)
+	}
+}

@@ -1,0 +1,59 @@
+package session_test
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/centralauth-go/logout/session"
+)
+
+// Save a session after login, load it on later requests, clear it on logout.
+func ExampleStore() {
+	hashKey, encKey := make([]byte, 32), make([]byte, 32)
+	rand.Read(hashKey) // in production, load fixed keys from your secret store
+	rand.Read(encKey)
+
+	store, err := session.NewStore(hashKey, session.WithEncryptionKey(encKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// After CentralAuth's login callback:
+	login := httptest.NewRecorder()
+	sess := &session.Session{AccessToken: "token-from-centralauth"}
+	if err := store.Save(login, sess); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("new session ID has", len(sess.ID), "hex digits")
+
+	// On a later request that carries the cookie:
+	r := httptest.NewRequest("GET", "/", nil)
+	for _, c := range login.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	loaded, err := store.Load(r)
+	fmt.Println(loaded.AccessToken, err)
+
+	// A request without the cookie, or with a forged one:
+	_, err = store.Load(httptest.NewRequest("GET", "/", nil))
+	fmt.Println(errors.Is(err, session.ErrNoSession))
+	// Output:
+	// new session ID has 32 hex digits
+	// token-from-centralauth <nil>
+	// true
+}
+
+// Read the raw token cookie that CentralAuth's Node library sets.
+func ExampleNewTokenCookie() {
+	tokens := session.NewTokenCookie(session.WithCookieName("id_token"))
+
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: "id_token", Value: "eyJhbGciOiJkaXIifQ..iv.cipher.tag"})
+	s, err := tokens.Load(r)
+	fmt.Println(s.IDToken, err)
+	// Output: eyJhbGciOiJkaXIifQ..iv.cipher.tag <nil>
+}
