@@ -27,9 +27,11 @@ func TestSessionWideLogout(t *testing.T) {
 		wantActive bool
 	}{
 		{
-			name:     "access token from the session",
-			opts:     []middleware.Option{middleware.WithSessionWide(true)},
-			session:  func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken, IDToken: s.IDToken} },
+			name: "access token from the session",
+			opts: []middleware.Option{middleware.WithSessionWide(true)},
+			session: func(s testutil.Session) *session.Session {
+				return &session.Session{AccessToken: s.AccessToken, IDToken: s.IDToken}
+			},
 			wantSent: func(s testutil.Session) string { return s.AccessToken }, wantWide: true,
 		},
 		{
