@@ -14,6 +14,9 @@ type Event struct {
 	// ReturnTo is where the response redirects: the validated return_to or
 	// the default.
 	ReturnTo string
+	// RevokeErr is the error of adding the session to the store's
+	// revocation list (session.WithRevocations), or nil.
+	RevokeErr error
 	// RemoteErr is the error of the session-wide logout, or nil if it
 	// succeeded or was not attempted. See package remote for its types.
 	RemoteErr error

@@ -145,6 +145,7 @@ func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutP
 	h.cfg.store.Clear(w)
 	if sess != nil {
 		ev.SessionID = sess.ID
+		ev.RevokeErr = h.revoke(r, sess)
 	}
 	if ev.SessionWide {
 		ev.RemoteErr = h.remoteLogout(r, sess)
@@ -163,6 +164,16 @@ func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutP
 	}
 }
 
+// Optional SessionStore methods, which *session.Store has.
+type (
+	revoker interface {
+		Revoke(context.Context, *session.Session) error
+	}
+	peeker interface {
+		Peek(*http.Request) (*session.Session, error)
+	}
+)
+
 // load returns the request's session, or nil when there is none that can
 // be trusted.
 func (h *LogoutHandler) load(r *http.Request) *session.Session {
@@ -171,12 +182,38 @@ func (h *LogoutHandler) load(r *http.Request) *session.Session {
 	case err == nil:
 		return sess
 	case errors.Is(err, session.ErrNoSession):
-	case errors.Is(err, session.ErrInvalidSession):
+	case errors.Is(err, session.ErrInvalidSession): // revoked included
 		h.log(r.Context(), slog.LevelDebug, "logout: unusable session cookie", slog.Any("error", err))
+	case errors.Is(err, session.ErrRevocationUnavailable):
+		// The cookie itself is good; only the list is down. Logging out
+		// must still work, so read the session without the list.
+		h.log(r.Context(), slog.LevelWarn, "logout: revocation list unavailable", slog.Any("error", err))
+		if p, ok := h.cfg.store.(peeker); ok {
+			if sess, err := p.Peek(r); err == nil {
+				return sess
+			}
+		}
 	default:
 		h.log(r.Context(), slog.LevelWarn, "logout: session store failed", slog.Any("error", err))
 	}
 	return nil
+}
+
+// revoke puts the session on the store's revocation list, if it has one,
+// so that an earlier copy of the cookie stops working.
+func (h *LogoutHandler) revoke(r *http.Request, sess *session.Session) error {
+	rv, ok := h.cfg.store.(revoker)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := h.detached(r)
+	defer cancel()
+	err := rv.Revoke(ctx, sess)
+	if err != nil {
+		h.log(r.Context(), slog.LevelError, "logout: could not revoke the session; copies of its cookie stay valid until it expires",
+			slog.String("session_id", sess.ID), slog.Any("error", err))
+	}
+	return err
 }
 
 // remoteLogout ends the CentralAuth session, within the remote timeout.
@@ -195,10 +232,7 @@ func (h *LogoutHandler) remoteLogout(r *http.Request, sess *session.Session) err
 		h.log(r.Context(), slog.LevelError, "logout: session-wide logout requested, but the handler has no remote client")
 		return ErrNoRemote
 	}
-	// The user may close the tab the moment they click; that must not
-	// abandon the logout at CentralAuth, so the request's cancellation is
-	// dropped (its values are kept) and only the timeout bounds the call.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.cfg.remoteTimeout)
+	ctx, cancel := h.detached(r)
 	defer cancel()
 	err := h.cfg.remote.Logout(ctx, token)
 	if err != nil {
@@ -207,6 +241,14 @@ func (h *LogoutHandler) remoteLogout(r *http.Request, sess *session.Session) err
 			slog.Any("error", err), slog.Bool("retryable", remote.IsRetryable(err)))
 	}
 	return err
+}
+
+// detached returns the context for the server-side steps of a logout. The
+// user may close the tab the moment they click; that must not abandon the
+// revocation or the logout at CentralAuth, so the request's cancellation is
+// dropped (its values are kept) and only the remote timeout bounds them.
+func (h *LogoutHandler) detached(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), h.cfg.remoteTimeout)
 }
 
 func (h *LogoutHandler) log(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {

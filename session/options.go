@@ -16,15 +16,16 @@ type Option func(*config) error
 type keyPair struct{ hash, block []byte }
 
 type config struct {
-	blockKey []byte
-	previous []keyPair // newest first
-	name     string
-	path     string
-	domain   string
-	insecure bool
-	sameSite http.SameSite
-	maxAge   time.Duration
-	clock    clock.Clock
+	blockKey    []byte
+	previous    []keyPair // newest first
+	name        string
+	path        string
+	domain      string
+	insecure    bool
+	sameSite    http.SameSite
+	maxAge      time.Duration
+	clock       clock.Clock
+	revocations RevocationList
 
 	signedOnly []string // names of options given that only a Store accepts
 }

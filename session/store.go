@@ -66,8 +66,27 @@ func NewStore(hashKey []byte, opts ...Option) (*Store, error) {
 // Load returns the request's session. It returns ErrNoSession when there is
 // no cookie, and an error matching ErrInvalidSession when the cookie is
 // tampered with, signed with an unknown key, expired, malformed or too long.
-// It never panics, whatever the cookie holds.
+// With WithRevocations, a logged-out session is an error matching ErrRevoked,
+// and a failing list one matching ErrRevocationUnavailable. It never panics,
+// whatever the cookie holds.
 func (s *Store) Load(r *http.Request) (*Session, error) {
+	p, err := s.decode(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRevoked(r.Context(), p.ID); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Peek is Load without the revocation check. A logout uses it when the
+// revocation list is down, so that it can still clear, revoke and end the
+// CentralAuth session; never use it to authenticate a request.
+func (s *Store) Peek(r *http.Request) (*Session, error) { return s.decode(r) }
+
+// decode reads and verifies the cookie: signature, format and age.
+func (s *Store) decode(r *http.Request) (*Session, error) {
 	value, ok := cookieValue(r, s.cfg.name)
 	if !ok {
 		return nil, ErrNoSession

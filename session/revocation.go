@@ -1,0 +1,217 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/centralauth-go/logout/clock"
+)
+
+// RevocationList remembers session IDs that were logged out, so that a
+// copy of a signed cookie taken earlier stops loading although its
+// signature is still valid. Implementations must be safe for concurrent
+// use. MemoryRevocations is the single-instance default; package
+// session/redisstore shares one list between instances.
+type RevocationList interface {
+	// Revoke marks id as logged out until the given time, after which the
+	// cookie has expired anyway and the entry may be forgotten.
+	Revoke(ctx context.Context, id string, until time.Time) error
+	// Revoked reports whether id is marked as logged out. An error means
+	// the list could not be asked; it never means "not revoked".
+	Revoked(ctx context.Context, id string) (bool, error)
+}
+
+// ErrRevoked is matched by the error Load returns for a session that was
+// logged out. It also matches ErrInvalidSession, so code that treats invalid
+// cookies as "not signed in" treats revoked ones the same.
+var ErrRevoked = errors.New("session: session was logged out")
+
+// ErrRevocationUnavailable is matched by the error Load returns when the
+// revocation list fails. The error also wraps the list's own error. Load
+// then returns no session: an unreachable list is never read as "not
+// revoked".
+var ErrRevocationUnavailable = errors.New("session: revocation list unavailable")
+
+// ErrRevocationListFull is returned by MemoryRevocations.Revoke when the
+// list holds its maximum of unexpired entries.
+var ErrRevocationListFull = errors.New("session: revocation list full")
+
+type revokedError struct{}
+
+func (revokedError) Error() string { return ErrRevoked.Error() }
+func (revokedError) Is(target error) bool {
+	return target == ErrRevoked || target == ErrInvalidSession
+}
+
+// WithRevocations makes Load check every session ID against list, and lets
+// Revoke (which LogoutHandler calls on every logout) add to it. Default:
+// none; a signed cookie then stays valid until it expires, even after
+// logout.
+func WithRevocations(list RevocationList) Option {
+	return func(c *config) error {
+		c.signedOnly = append(c.signedOnly, "WithRevocations")
+		if list == nil {
+			return configError("nil RevocationList")
+		}
+		if v, ok := list.(interface{ Err() error }); ok && v.Err() != nil {
+			return configError("revocation list: %w", v.Err())
+		}
+		c.revocations = list
+		return nil
+	}
+}
+
+// checkRevoked is Load's last step.
+func (s *Store) checkRevoked(ctx context.Context, id string) error {
+	if s.cfg.revocations == nil {
+		return nil
+	}
+	revoked, err := s.cfg.revocations.Revoked(ctx, id)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)
+	case revoked:
+		return revokedError{}
+	}
+	return nil
+}
+
+// Revoke adds sess's ID to the revocation list until the cookie could
+// expire: sess.Expires, or now + MaxAge if that is sooner or Expires is
+// unset. It does nothing, and returns nil, without WithRevocations or
+// without an ID.
+func (s *Store) Revoke(ctx context.Context, sess *Session) error {
+	if s.cfg.revocations == nil || sess == nil || sess.ID == "" {
+		return nil
+	}
+	until := s.clock.Now().Add(s.cfg.maxAge)
+	if !sess.Expires.IsZero() && sess.Expires.Before(until) {
+		until = sess.Expires
+	}
+	return s.cfg.revocations.Revoke(ctx, sess.ID, until)
+}
+
+// MemoryRevocations is a RevocationList in this process's memory: the
+// default for an app that runs as a single instance. Entries are forgotten
+// once their time has passed. It is safe for concurrent use.
+type MemoryRevocations struct {
+	mu        sync.RWMutex
+	until     map[string]time.Time
+	max       int
+	clock     clock.Clock
+	sinceScan int
+	err       error
+}
+
+// MemoryOption configures NewMemoryRevocations.
+type MemoryOption func(*MemoryRevocations) error
+
+// DefaultMaxRevocations bounds a MemoryRevocations: 100,000 entries is
+// about 10 MB.
+const DefaultMaxRevocations = 100_000
+
+// WithMaxEntries bounds how many unexpired entries the list holds; Revoke
+// past it returns ErrRevocationListFull rather than forget an entry.
+// Default: DefaultMaxRevocations.
+func WithMaxEntries(n int) MemoryOption {
+	return func(m *MemoryRevocations) error {
+		if n <= 0 {
+			return configError("max revocation entries %d is not positive", n)
+		}
+		m.max = n
+		return nil
+	}
+}
+
+// WithMemoryClock sets the time source that decides when entries expire.
+// Default: clock.System().
+func WithMemoryClock(c clock.Clock) MemoryOption {
+	return func(m *MemoryRevocations) error {
+		if c == nil {
+			return configError("nil clock")
+		}
+		m.clock = c
+		return nil
+	}
+}
+
+// NewMemoryRevocations returns an empty list. An invalid option is
+// reported by Err, by WithRevocations, and by every call.
+func NewMemoryRevocations(opts ...MemoryOption) *MemoryRevocations {
+	m := &MemoryRevocations{until: make(map[string]time.Time), max: DefaultMaxRevocations, clock: clock.System()}
+	for _, opt := range opts {
+		if opt == nil {
+			m.err = configError("nil MemoryOption")
+		} else if err := opt(m); err != nil {
+			m.err = err
+		}
+		if m.err != nil {
+			break
+		}
+	}
+	return m
+}
+
+// Err reports an invalid option given to NewMemoryRevocations, or nil.
+func (m *MemoryRevocations) Err() error { return m.err }
+
+// Revoke implements RevocationList. A time already past is a no-op.
+func (m *MemoryRevocations) Revoke(_ context.Context, id string, until time.Time) error {
+	if m.err != nil {
+		return m.err
+	}
+	now := m.clock.Now()
+	if !until.After(now) {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.until[id]; ok {
+		if until.After(old) {
+			m.until[id] = until
+		}
+		return nil
+	}
+	// Sweeping when full, and after as many inserts as the list holds,
+	// keeps the cost per Revoke constant on average.
+	m.sinceScan++
+	if len(m.until) >= m.max || m.sinceScan > len(m.until) {
+		m.sweep(now)
+	}
+	if len(m.until) >= m.max {
+		return ErrRevocationListFull
+	}
+	m.until[id] = until
+	return nil
+}
+
+func (m *MemoryRevocations) sweep(now time.Time) {
+	for id, until := range m.until {
+		if !until.After(now) {
+			delete(m.until, id)
+		}
+	}
+	m.sinceScan = 0
+}
+
+// Revoked implements RevocationList.
+func (m *MemoryRevocations) Revoked(_ context.Context, id string) (bool, error) {
+	if m.err != nil {
+		return false, m.err
+	}
+	m.mu.RLock()
+	until, ok := m.until[id]
+	m.mu.RUnlock()
+	return ok && until.After(m.clock.Now()), nil
+}
+
+// Len returns the number of entries held, expired ones not yet swept
+// included.
+func (m *MemoryRevocations) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.until)
+}
