@@ -1,0 +1,41 @@
+package testutil
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// CentralAuth's errorCode values that the fake answers with (the full list
+// is in CENTRALAUTH.md).
+const (
+	CodeGenericError    = "genericError"
+	CodeNoPermission    = "noPermission"
+	CodeTooManyRequests = "tooManyRequests"
+	CodeTokenMissing    = "tokenMissing"
+	CodeTokenInvalid    = "tokenInvalid"
+)
+
+// apiError is CentralAuth's JSON error body.
+type apiError struct {
+	ErrorCode string `json:"errorCode"`
+	Message   string `json:"message"`
+}
+
+// writeError answers with CentralAuth's JSON error body.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(apiError{ErrorCode: code, Message: message})
+}
+
+// codeForStatus is the errorCode the fake uses for an injected status.
+func codeForStatus(status int) string {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return CodeNoPermission
+	case http.StatusTooManyRequests:
+		return CodeTooManyRequests
+	default:
+		return CodeGenericError
+	}
+}

@@ -1,0 +1,125 @@
+package remote
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/centralauth-go/logout/clock"
+)
+
+// Client sends session-wide logouts to CentralAuth. Create it with NewClient;
+// it is safe for concurrent use and should be reused, so that connections
+// are kept alive between logouts.
+type Client struct {
+	endpoint   string // {base}/api/v1/logout
+	authHeader string // "Basic " + credentials, computed once
+	userAgent  string
+	httpClient *http.Client
+	retries    int
+	clock      clock.Clock
+	// secrets are what must never appear in an error: the client secret
+	// and the encoded credentials (a server might echo the header). The
+	// token is added per call.
+	secrets []string
+}
+
+// NewClient returns a Client for the application with the given client ID
+// and secret, both required (they are on the integration page of the
+// CentralAuth dashboard). Errors wrap ErrInvalidConfig and never contain the
+// secret.
+func NewClient(clientID, clientSecret string, opts ...Option) (*Client, error) {
+	if clientID == "" {
+		return nil, fmt.Errorf("%w: client ID is empty", ErrInvalidConfig)
+	}
+	if clientSecret == "" {
+		return nil, fmt.Errorf("%w: client secret is empty", ErrInvalidConfig)
+	}
+	cfg := config{
+		retries:   DefaultRetries,
+		userAgent: DefaultUserAgent,
+		clock:     clock.System(),
+	}
+	cfg.baseURL, _ = url.Parse(DefaultBaseURL) // a constant, known to parse
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+	}
+	if cfg.httpClient == nil {
+		cfg.httpClient = newDefaultHTTPClient()
+	}
+
+	// CentralAuth (like the Node library) takes id:secret as they are, not
+	// URL-escaped as RFC 7617 would have it, so (*http.Request).SetBasicAuth
+	// is fine but the header is built once here rather than on every call.
+	creds := base64.StdEncoding.EncodeToString([]byte(clientID + ":" + clientSecret))
+	return &Client{
+		endpoint:   cfg.baseURL.JoinPath("api", "v1", "logout").String(),
+		authHeader: "Basic " + creds,
+		userAgent:  cfg.userAgent,
+		httpClient: cfg.httpClient,
+		retries:    cfg.retries,
+		clock:      cfg.clock,
+		secrets:    []string{clientSecret, creds},
+	}, nil
+}
+
+// String describes the Client by its endpoint only, so that printing or
+// logging a Client never shows its secret.
+func (c *Client) String() string { return "remote.Client(" + c.endpoint + ")" }
+
+// GoString is String, for the %#v verb.
+func (c *Client) GoString() string { return c.String() }
+
+// Logout ends the CentralAuth session that token (an access token or an ID
+// token) belongs to, on every application of the organization. It returns
+// nil on any 2xx answer.
+//
+// An empty token returns ErrNoToken without sending anything. A non-2xx
+// answer returns an *Error. A transport error is returned wrapped, prefixed
+// "remote: ", so errors.Is(err, context.DeadlineExceeded) works.
+//
+// Transport errors, 429 and 5xx are retried (see WithRetries) after a
+// jittered exponential backoff from about 100 ms, or the answer's
+// Retry-After if longer, capped at 30 s. Logout gives up at once, returning
+// the last error, when the next wait would pass ctx's deadline; if ctx is
+// cancelled during a wait, the last error is returned wrapped together with
+// ctx.Err(). After the last attempt its error is returned.
+func (c *Client) Logout(ctx context.Context, token string) error {
+	if token == "" {
+		return ErrNoToken
+	}
+	for attempt := 0; ; attempt++ {
+		err := c.send(ctx, token)
+		if err == nil || attempt >= c.retries || !IsRetryable(err) {
+			return err
+		}
+		wait := retryWait(attempt, err)
+		if deadline, ok := ctx.Deadline(); ok && c.clock.Now().Add(wait).After(deadline) {
+			// Sleeping would only end in the deadline; the caller learns
+			// more from the last answer, and learns it now.
+			return err
+		}
+		// A ctx that ended during the attempt ends the wait at once.
+		if werr := c.clock.Sleep(ctx, wait); werr != nil {
+			return fmt.Errorf("%w; retry abandoned: %w", err, werr)
+		}
+	}
+}
+
+// secretsFor returns the strings to redact from errors of a call with token.
+func (c *Client) secretsFor(token string) []string {
+	return append([]string{token}, c.secrets...)
+}
+
+// newTransportError wraps a failure to get an answer, redacting its message.
+func (c *Client) newTransportError(err error, token string) error {
+	msg := redact(err.Error(), redactionOrder(c.secretsFor(token)))
+	return &transportError{msg: "remote: logout request failed: " + msg, err: err}
+}
