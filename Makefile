@@ -19,12 +19,33 @@ FUZZ_TARGETS := \
 	./remote:FuzzParseErrorBody:150000 \
 	./middleware:FuzzQueryValue:60000
 
-.PHONY: all test vet unit fuzz bench fmt-check
+# System programs the tests drive for real, as program:debian-package.
+SYSTEM_DEPS := chromium:chromium redis-server:redis-server
+
+.PHONY: all run test deps vet unit fuzz bench fmt-check
 
 all: test
 
+## run: the example, two apps on an embedded CentralAuth.
+run:
+	$(GO) run ./examples/chi-app
+
 ## test: vet, the whole suite with -race, then a short fuzz pass.
-test: fmt-check vet unit fuzz
+test: deps fmt-check vet unit fuzz
+
+## deps: install the system programs the tests need, if missing.
+deps:
+	@missing=""; for d in $(SYSTEM_DEPS); do \
+		command -v "$${d%%:*}" >/dev/null 2>&1 || missing="$$missing $${d##*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "make test needs these Debian packages:$$missing"; \
+		echo "install them with: sudo apt-get install -y$$missing   (or run make test as root)"; \
+		exit 1; \
+	fi; \
+	echo "installing$$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
