@@ -148,7 +148,7 @@ func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutP
 		ev.RevokeErr = h.revoke(r, sess)
 	}
 	if ev.SessionWide {
-		ev.RemoteErr = h.remoteLogout(r, sess)
+		ev.Remote, ev.RemoteErr = h.remoteLogout(r, sess)
 	}
 	if h.cfg.onLogout != nil {
 		h.cfg.onLogout(r, ev)
@@ -216,8 +216,9 @@ func (h *LogoutHandler) revoke(r *http.Request, sess *session.Session) error {
 	return err
 }
 
-// remoteLogout ends the CentralAuth session, within the remote timeout.
-func (h *LogoutHandler) remoteLogout(r *http.Request, sess *session.Session) error {
+// remoteLogout ends the CentralAuth session, within the remote timeout,
+// and hands a retryable failure to the outbox.
+func (h *LogoutHandler) remoteLogout(r *http.Request, sess *session.Session) (RemoteOutcome, error) {
 	token := bearerToken(r)
 	if token == "" && sess != nil {
 		token = sess.AccessToken
@@ -226,21 +227,35 @@ func (h *LogoutHandler) remoteLogout(r *http.Request, sess *session.Session) err
 		}
 	}
 	if token == "" {
-		return nil
+		return RemoteNone, nil
 	}
 	if h.cfg.remote == nil {
 		h.log(r.Context(), slog.LevelError, "logout: session-wide logout requested, but the handler has no remote client")
-		return ErrNoRemote
+		return RemoteFailed, ErrNoRemote
 	}
 	ctx, cancel := h.detached(r)
 	defer cancel()
 	err := h.cfg.remote.Logout(ctx, token)
-	if err != nil {
-		// remote's errors never contain the token or the secret.
-		h.log(r.Context(), slog.LevelError, "logout: session-wide logout at CentralAuth failed",
-			slog.Any("error", err), slog.Bool("retryable", remote.IsRetryable(err)))
+	if err == nil {
+		return RemoteDelivered, nil
 	}
-	return err
+	// remote's errors never contain the token or the secret.
+	if h.cfg.outbox != nil && remote.IsRetryable(err) {
+		// A fresh bound: a timeout may be why the first call failed.
+		qctx, qcancel := h.detached(r)
+		defer qcancel()
+		qerr := h.cfg.outbox.Enqueue(qctx, token)
+		if qerr == nil {
+			h.log(r.Context(), slog.LevelWarn, "logout: session-wide logout at CentralAuth failed; queued for retry", slog.Any("error", err))
+			return RemoteQueued, err
+		}
+		h.log(r.Context(), slog.LevelError, "logout: session-wide logout at CentralAuth failed, and the outbox refused it",
+			slog.Any("error", err), slog.Any("outbox_error", qerr))
+		return RemoteFailed, errors.Join(err, qerr)
+	}
+	h.log(r.Context(), slog.LevelError, "logout: session-wide logout at CentralAuth failed",
+		slog.Any("error", err), slog.Bool("retryable", remote.IsRetryable(err)))
+	return RemoteFailed, err
 }
 
 // detached returns the context for the server-side steps of a logout. The

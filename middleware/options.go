@@ -16,6 +16,7 @@ type Option func(*config) error
 type config struct {
 	store           SessionStore
 	remote          *remote.Client
+	outbox          *remote.Outbox
 	sessionWide     bool
 	allowedHosts    []string
 	defaultReturnTo string
@@ -61,6 +62,20 @@ func WithRemote(rc *remote.Client) Option {
 			return configError("nil remote client")
 		}
 		c.remote = rc
+		return nil
+	}
+}
+
+// WithOutbox makes a session-wide logout that fails with a retryable error
+// (CentralAuth down, overloaded or too slow for WithRemoteTimeout) go to the
+// outbox, whose worker (remote.Outbox.Run, which the app starts) retries it,
+// instead of being lost. Default: none; such a failure is only reported.
+func WithOutbox(o *remote.Outbox) Option {
+	return func(c *config) error {
+		if o == nil {
+			return configError("nil outbox")
+		}
+		c.outbox = o
 		return nil
 	}
 }

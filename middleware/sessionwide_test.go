@@ -111,8 +111,12 @@ func TestSessionWideLogout(t *testing.T) {
 			if rg.ca.Active(s.AccessToken) != tt.wantActive {
 				t.Fatalf("CentralAuth session active %v, want %v", rg.ca.Active(s.AccessToken), tt.wantActive)
 			}
-			if ev := rg.lastEvent(t); ev.SessionWide != tt.wantWide || ev.RemoteErr != nil {
-				t.Fatalf("event %+v, want SessionWide %v and no error", ev, tt.wantWide)
+			wantOutcome := middleware.RemoteNone
+			if want != "" {
+				wantOutcome = middleware.RemoteDelivered
+			}
+			if ev := rg.lastEvent(t); ev.SessionWide != tt.wantWide || ev.RemoteErr != nil || ev.Remote != wantOutcome {
+				t.Fatalf("event %+v, want SessionWide %v, outcome %v and no error", ev, tt.wantWide, wantOutcome)
 			}
 		})
 	}
@@ -142,7 +146,7 @@ func TestRemoteFailureNeverBlocksLocalLogout(t *testing.T) {
 				t.Fatalf("status %d, cleared %v, Location %q", resp.StatusCode, cleared(resp), resp.Header.Get("Location"))
 			}
 			ev := rg.lastEvent(t)
-			if ev.RemoteErr == nil || !tt.check(ev.RemoteErr) {
+			if ev.Remote != middleware.RemoteFailed || ev.RemoteErr == nil || !tt.check(ev.RemoteErr) {
 				t.Fatalf("Event.RemoteErr = %v", ev.RemoteErr)
 			}
 			logs := rg.logs.String()
@@ -188,5 +192,57 @@ func TestSessionWideWithoutRemotePerCall(t *testing.T) {
 	}
 	if err := rg.lastEvent(t).RemoteErr; !errors.Is(err, middleware.ErrNoRemote) {
 		t.Fatalf("RemoteErr %v, want ErrNoRemote", err)
+	}
+}
+
+func TestRetryableFailureGoesToTheOutbox(t *testing.T) {
+	tests := []struct {
+		name        string
+		fault       testutil.Fault
+		queueLimit  int
+		prefill     int
+		wantOutcome middleware.RemoteOutcome
+		wantPending int64
+	}{
+		{"CentralAuth down: queued", testutil.Fault{Status: 503, Times: 2}, 10, 0, middleware.RemoteQueued, 1},
+		{"refused credentials: not queued", testutil.Fault{Status: 401}, 10, 0, middleware.RemoteFailed, 0},
+		{"full outbox: reported", testutil.Fault{Status: 503, Times: 2}, 1, 1, middleware.RemoteFailed, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rg := newRig(t, true)
+			rc, err := remote.NewClient(clientID, clientSecret, remote.WithBaseURL(rg.ca.URL()), remote.WithRetries(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := remote.NewMemoryQueue(tt.queueLimit)
+			for range tt.prefill {
+				if err := q.Enqueue(t.Context(), "other-token", time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			outbox := remote.NewOutbox(rc, q)
+			store, _ := session.NewStore(hashKey)
+			var ev middleware.Event
+			h, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store), middleware.WithRemote(rc),
+				middleware.WithSessionWide(true), middleware.WithOutbox(outbox),
+				middleware.WithOnLogout(func(_ *http.Request, e middleware.Event) { ev = e }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rg.h = h
+			s := rg.ca.IssueSession("ann")
+			rg.ca.InjectFault(tt.fault)
+			resp := rg.do(req{cookie: rg.cookieFor(t, &session.Session{AccessToken: s.AccessToken})})
+			if resp.StatusCode != http.StatusSeeOther || !cleared(resp) {
+				t.Fatalf("status %d, cleared %v", resp.StatusCode, cleared(resp))
+			}
+			if ev.Remote != tt.wantOutcome || ev.RemoteErr == nil {
+				t.Fatalf("event outcome %v (%v), want %v with an error", ev.Remote, ev.RemoteErr, tt.wantOutcome)
+			}
+			if got := outbox.Stats().Pending; got != tt.wantPending {
+				t.Fatalf("pending %d, want %d", got, tt.wantPending)
+			}
+		})
 	}
 }

@@ -36,10 +36,19 @@ func retryWait(attempt int, err error) time.Duration {
 // many clients that failed together from retrying together; the fixed half
 // keeps the wait from collapsing to nothing.
 func backoff(attempt int) time.Duration {
-	d := maxWait
-	if attempt < 16 { // beyond that the shift passes maxWait anyway
-		d = min(baseBackoff<<attempt, maxWait)
+	return jittered(exponential(baseBackoff, attempt, maxWait))
+}
+
+// exponential is base·2^n, capped at limit.
+func exponential(base time.Duration, n int, limit time.Duration) time.Duration {
+	if n >= 30 { // beyond that the shift would overflow; limit is smaller
+		return limit
 	}
+	return min(base<<n, limit)
+}
+
+// jittered returns a random duration between d/2 and d.
+func jittered(d time.Duration) time.Duration {
 	half := d / 2
 	return half + rand.N(d-half+1)
 }
