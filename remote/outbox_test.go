@@ -1,0 +1,225 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/centralauth-go/logout/internal/testutil"
+)
+
+// lockedBuffer collects log output from concurrent goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// runOutbox starts one worker and returns a function that waits until cond
+// holds for its stats, then stops the worker.
+func runOutbox(t *testing.T, o *Outbox) func(cond func(OutboxStats) bool) OutboxStats {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- o.Run(ctx) }()
+	return func(cond func(OutboxStats) bool) OutboxStats {
+		t.Helper()
+		defer func() {
+			cancel()
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Errorf("Run returned %v, want context.Canceled", err)
+			}
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st := o.Stats()
+			if cond(st) {
+				return st
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("outbox never reached the expected state; stats %+v", st)
+			}
+			waitABit(ctx)
+		}
+	}
+}
+
+// waitABit yields to the worker between checks of a condition.
+func waitABit(ctx context.Context) {
+	t := time.NewTimer(2 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func TestOutboxDelivers(t *testing.T) {
+	tests := []struct {
+		name          string
+		fault         testutil.Fault
+		tokens        int
+		unknown       bool // enqueue tokens CentralAuth never issued
+		wantDelivered int64
+		wantDropped   int64
+		wantRetries   bool
+	}{
+		{"CentralAuth up", testutil.Fault{}, 3, false, 3, 0, false},
+		{"CentralAuth down for a while", testutil.Fault{Status: 503, Times: 12}, 3, false, 3, 0, true},
+		{"rate limited with Retry-After", testutil.Fault{Status: 429, RetryAfter: "2", Times: 4}, 2, false, 2, 0, true},
+		{"session already gone", testutil.Fault{}, 2, true, 0, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := newFake(t)
+			c, clk := newClient(t, fake, WithRetries(0))
+			q := NewMemoryQueue(100)
+			logs := &lockedBuffer{}
+			o := NewOutbox(c, q, WithOutboxClock(clk), WithOutboxLogger(slog.New(slog.NewTextHandler(logs, nil))))
+			var sessions []testutil.Session
+			for i := range tt.tokens {
+				token := "never-issued-" + string(rune('a'+i))
+				if !tt.unknown {
+					s := fake.IssueSession("u")
+					sessions = append(sessions, s)
+					token = s.AccessToken
+				}
+				if err := o.Enqueue(t.Context(), token); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.fault.Status != 0 {
+				fake.InjectFault(tt.fault)
+			}
+			start := clk.Now()
+			st := runOutbox(t, o)(func(s OutboxStats) bool { return s.Pending == 0 })
+			if st.Delivered != tt.wantDelivered || st.Dropped != tt.wantDropped || (st.Retries > 0) != tt.wantRetries {
+				t.Fatalf("stats %+v; want delivered %d, dropped %d, retries %v", st, tt.wantDelivered, tt.wantDropped, tt.wantRetries)
+			}
+			for _, s := range sessions {
+				if fake.Active(s.AccessToken) {
+					t.Fatalf("session %s still active", s.ID)
+				}
+				if strings.Contains(logs.String(), s.AccessToken) {
+					t.Fatal("a token reached the log")
+				}
+			}
+			// Four 429s with "Retry-After: 2" take at least 8 s; the
+			// backoff alone could be done in 7.5 s.
+			if elapsed := clk.Now().Sub(start); tt.fault.RetryAfter != "" && elapsed < 8*time.Second {
+				t.Fatalf("Retry-After: 2 not honoured; all attempts done within %v", elapsed)
+			}
+		})
+	}
+}
+
+func TestOutboxDropsEntriesPastMaxAge(t *testing.T) {
+	fake := newFake(t)
+	c, clk := newClient(t, fake)
+	logs := &lockedBuffer{}
+	o := NewOutbox(c, NewMemoryQueue(10), WithOutboxClock(clk), WithMaxAge(time.Hour),
+		WithOutboxLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	s := fake.IssueSession("u")
+	if err := o.Enqueue(t.Context(), s.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(2 * time.Hour)
+	st := runOutbox(t, o)(func(s OutboxStats) bool { return s.Dropped == 1 })
+	if st.Delivered != 0 || st.Pending != 0 || len(fake.Calls()) != 0 {
+		t.Fatalf("stats %+v, %d calls: an expired entry was sent", st, len(fake.Calls()))
+	}
+	if l := logs.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, "maximum age") || strings.Contains(l, s.AccessToken) {
+		t.Fatalf("want one Error line without the token:\n%s", l)
+	}
+}
+
+func TestOutboxEnqueueErrors(t *testing.T) {
+	fake := newFake(t)
+	c, _ := newClient(t, fake)
+	o := NewOutbox(c, NewMemoryQueue(1))
+	tests := []struct {
+		name, token string
+		want        error
+	}{
+		{"empty token", "", ErrNoToken},
+		{"first fits", "t1", nil},
+		{"full queue", "t2", ErrQueueFull},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := o.Enqueue(t.Context(), tt.token)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("Enqueue = %v, want %v", err, tt.want)
+			}
+			if err != nil && tt.token != "" && strings.Contains(err.Error(), tt.token) {
+				t.Fatalf("error %q holds the token", err)
+			}
+		})
+	}
+}
+
+func TestMemoryQueueLeases(t *testing.T) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lease := 30 * time.Second
+	q := NewMemoryQueue(10)
+	if err := q.Enqueue(ctx, "tok", t0); err != nil {
+		t.Fatal(err)
+	}
+	first, ok, _ := q.Claim(ctx, t0, lease)
+	if !ok || first.Token != "tok" || first.Lease == "" {
+		t.Fatalf("Claim = %+v, %v", first, ok)
+	}
+	t.Run("a claimed entry is hidden", func(t *testing.T) {
+		if _, ok, _ := q.Claim(ctx, t0.Add(lease-time.Second), lease); ok {
+			t.Fatal("two workers hold the entry")
+		}
+	})
+	var second Entry
+	t.Run("it reappears after the lease", func(t *testing.T) {
+		second, ok, _ = q.Claim(ctx, t0.Add(lease), lease)
+		if !ok || second.ID != first.ID || second.Lease == first.Lease {
+			t.Fatalf("Claim after lease = %+v, %v", second, ok)
+		}
+	})
+	t.Run("the old lease can no longer ack", func(t *testing.T) {
+		_ = q.Ack(ctx, first)
+		if n, _ := q.Len(ctx); n != 1 {
+			t.Fatalf("stale Ack removed the entry (len %d)", n)
+		}
+	})
+	t.Run("release schedules the next attempt", func(t *testing.T) {
+		second.Attempts = 1
+		_ = q.Release(ctx, second, t0.Add(time.Hour))
+		if _, ok, _ := q.Claim(ctx, t0.Add(time.Hour-time.Second), lease); ok {
+			t.Fatal("claimed before its next attempt")
+		}
+		third, ok, _ := q.Claim(ctx, t0.Add(time.Hour), lease)
+		if !ok || third.Attempts != 1 {
+			t.Fatalf("Claim = %+v, %v", third, ok)
+		}
+		_ = q.Ack(ctx, third)
+		if n, _ := q.Len(ctx); n != 0 {
+			t.Fatalf("len %d after Ack", n)
+		}
+	})
+	if s := first.String(); strings.Contains(s, "tok") {
+		t.Fatalf("Entry.String shows the token: %s", s)
+	}
+}
