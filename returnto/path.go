@@ -7,16 +7,15 @@ import "strings"
 // also be safe once percent-decoded, for apps and proxies that decode it
 // again before using it, and its dot segments must not resolve to a
 // protocol-relative path ("/.//evil.com" is "//evil.com" to a browser).
-func checkPath(raw string) *UnsafeError {
+func checkPath(raw string, classes uint8) *UnsafeError {
 	if len(raw) > 1 && raw[1] == '/' {
 		return errProtocolRelative
 	}
 	// Only a dot segment can make the path resolve to "//...": without one,
 	// the first segment stays the non-empty one checked above.
-	dots := false
-	for i := 1; i < len(raw); i++ {
+	dots, encodedSlash := classes&classDot != 0, false
+	for i := 1; classes&classPercent != 0 && i < len(raw); i++ {
 		if raw[i] != '%' {
-			dots = dots || raw[i] == '.'
 			continue
 		}
 		if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
@@ -27,6 +26,8 @@ func checkPath(raw string) *UnsafeError {
 			return errEncodedControl
 		case b == '/' && i == 1:
 			return errProtocolRelative
+		case b == '/':
+			encodedSlash = true
 		case b == '.':
 			dots = true
 		}
@@ -36,12 +37,14 @@ func checkPath(raw string) *UnsafeError {
 		return nil
 	}
 	path := raw[1:]
-	if end := strings.IndexAny(path, "?#"); end >= 0 {
-		path = path[:end]
+	if classes&classQuery != 0 {
+		if end := strings.IndexAny(path, "?#"); end >= 0 {
+			path = path[:end]
+		}
 	}
 	// Browsers split only at "/"; a server that decodes first also splits
 	// at "%2F". Either reading must stay off "//".
-	if resolvesProtocolRelative(path, false) || resolvesProtocolRelative(path, true) {
+	if resolvesProtocolRelative(path, false) || (encodedSlash && resolvesProtocolRelative(path, true)) {
 		return errDotSegments
 	}
 	return nil
@@ -57,24 +60,21 @@ func resolvesProtocolRelative(path string, decoded bool) bool {
 	for start := 0; ; {
 		end, next := nextSeparator(path, start, decoded)
 		seg, last := path[start:end], next < 0
-		switch {
-		case isDoubleDot(seg):
-			if depth > 0 {
-				depth--
+		// A dot segment is dropped, or becomes an empty last segment; ".."
+		// also removes the one before it.
+		push, empty := true, seg == ""
+		if !empty && (seg[0] == '.' || seg[0] == '%') {
+			switch {
+			case isDoubleDot(seg):
+				depth = max(depth-1, 0)
+				push, empty = last, true
+			case isSingleDot(seg):
+				push, empty = last, true
 			}
-			if !last {
-				break
-			}
-			fallthrough
-		case isSingleDot(seg):
-			if !last {
-				break
-			}
-			seg = ""
-			fallthrough
-		default:
+		}
+		if push {
 			if depth == 0 {
-				bottomEmpty = seg == ""
+				bottomEmpty = empty
 			}
 			depth++
 		}
@@ -102,22 +102,33 @@ func nextSeparator(path string, start int, decoded bool) (end, next int) {
 	return len(path), -1
 }
 
-// isSingleDot and isDoubleDot follow the URL standard, where "%2e" is a dot.
+// isSingleDot and isDoubleDot follow the URL standard, where "%2e" is a
+// dot. They compare bytes rather than call strings.EqualFold: they run once
+// per segment, and hostile paths have a thousand segments.
 func isSingleDot(seg string) bool {
-	return seg == "." || len(seg) == 3 && strings.EqualFold(seg, "%2e")
+	switch len(seg) {
+	case 1:
+		return seg[0] == '.'
+	case 3:
+		return isEncodedDot(seg)
+	}
+	return false
 }
 
 func isDoubleDot(seg string) bool {
 	switch len(seg) {
 	case 2:
-		return seg == ".."
+		return seg[0] == '.' && seg[1] == '.'
 	case 4:
-		return strings.EqualFold(seg, ".%2e") || strings.EqualFold(seg, "%2e.")
+		return seg[0] == '.' && isEncodedDot(seg[1:]) || seg[3] == '.' && isEncodedDot(seg[:3])
 	case 6:
-		return strings.EqualFold(seg, "%2e%2e")
+		return isEncodedDot(seg[:3]) && isEncodedDot(seg[3:])
 	}
 	return false
 }
+
+// isEncodedDot reports whether s is "%2e" in either case.
+func isEncodedDot(s string) bool { return s[0] == '%' && s[1] == '2' && s[2]|0x20 == 'e' }
 
 // escapeNonASCII percent-encodes bytes outside ASCII, as browsers do, so
 // the Location header is plain ASCII.

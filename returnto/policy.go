@@ -104,12 +104,13 @@ func (p *Policy) Check(raw string) (string, error) {
 	if len(raw) > MaxLength {
 		return "", errTooLong
 	}
-	nonASCII, err := scanBytes(raw)
+	classes, err := scanBytes(raw)
 	if err != nil {
 		return "", err
 	}
+	nonASCII := classes&classNonASCII != 0
 	if raw[0] == '/' {
-		if err := checkPath(raw); err != nil {
+		if err := checkPath(raw, classes); err != nil {
 			return "", err
 		}
 		if nonASCII {
@@ -120,31 +121,62 @@ func (p *Policy) Check(raw string) (string, error) {
 	return p.checkAbsolute(raw, nonASCII)
 }
 
-// scanBytes rejects what browsers silently strip or rewrite anywhere in a
-// URL: ASCII tab and newlines (so "/\t/evil.com" becomes "//evil.com"), other
-// controls, and backslashes (read as "/" in http URLs).
-func scanBytes(raw string) (nonASCII bool, err *UnsafeError) {
-	for i := 0; i < len(raw); i++ {
-		switch c := raw[i]; {
+// Byte classes, as bit flags, for the one pass over every value.
+const (
+	classControl   = 1 << iota // C0 controls and DEL
+	classBackslash             // '\\'
+	classNonASCII              // 0x80 and above
+	classPercent               // '%'
+	classDot                   // '.'
+	classQuery                 // '?' or '#', which end a path
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
 		case c < 0x20 || c == 0x7f:
-			return false, errControl
+			t[c] = classControl
 		case c == '\\':
-			return false, errBackslash
+			t[c] = classBackslash
 		case c >= 0x80:
-			nonASCII = true
+			t[c] = classNonASCII
+		case c == '%':
+			t[c] = classPercent
+		case c == '.':
+			t[c] = classDot
+		case c == '?' || c == '#':
+			t[c] = classQuery
 		}
 	}
-	if nonASCII {
+	return t
+}()
+
+// scanBytes rejects what browsers silently strip or rewrite anywhere in a
+// URL: ASCII tab and newlines (so "/\t/evil.com" becomes "//evil.com"), other
+// controls, and backslashes (read as "/" in http URLs). It returns the
+// classes of bytes seen, so later steps skip what cannot apply. It reads
+// every byte without branching on it, so hostile input costs the same as
+// any other of its length.
+func scanBytes(raw string) (classes uint8, err *UnsafeError) {
+	for i := 0; i < len(raw); i++ {
+		classes |= byteClass[raw[i]]
+	}
+	switch {
+	case classes&classControl != 0:
+		return 0, errControl
+	case classes&classBackslash != 0:
+		return 0, errBackslash
+	case classes&classNonASCII != 0:
 		if !utf8.ValidString(raw) {
-			return false, errInvalidUTF8
+			return 0, errInvalidUTF8
 		}
 		for _, r := range raw {
 			if r >= 0x80 && r <= 0x9f { // C1 controls
-				return false, errControl
+				return 0, errControl
 			}
 		}
 	}
-	return nonASCII, nil
+	return classes, nil
 }
 
 func (p *Policy) checkAbsolute(raw string, nonASCII bool) (string, error) {
