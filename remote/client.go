@@ -123,3 +123,8 @@ func (c *Client) newTransportError(err error, token string) error {
 	msg := redact(err.Error(), redactionOrder(c.secretsFor(token)))
 	return &transportError{msg: "remote: logout request failed: " + msg, err: err}
 }
+
+// CloseIdleConnections closes the keep-alive connections that the client's
+// HTTP transport holds open, for a clean shutdown. It does not stop calls
+// in flight.
+func (c *Client) CloseIdleConnections() { c.httpClient.CloseIdleConnections() }

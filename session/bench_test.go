@@ -1,0 +1,52 @@
+package session_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/centralauth-go/logout/session"
+)
+
+// BenchmarkLoad is target 7: Load with the memory revocation list (holding
+// 10,000 other revoked sessions) against Load without one.
+func BenchmarkLoad(b *testing.B) {
+	list := session.NewMemoryRevocations()
+	for i := range 10_000 {
+		if err := list.Revoke(context.Background(), "other-"+strconv.Itoa(i), time.Now().Add(time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		opts []session.Option
+	}{
+		{"plain", nil},
+		{"revocations", []session.Option{session.WithRevocations(list)}},
+		{"encrypted", []session.Option{session.WithEncryptionKey(blockKey)}},
+		{"encrypted+revocations", []session.Option{session.WithEncryptionKey(blockKey), session.WithRevocations(list)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, err := session.NewStore(hashKey, bc.opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			if err := s.Save(rec, &session.Session{AccessToken: strings.Repeat("t", 900)}); err != nil {
+				b.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.AddCookie(rec.Result().Cookies()[0])
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Load(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
