@@ -64,6 +64,20 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$${n}x $$pkg; \
 	done
 
-## bench: every benchmark, $(BENCHCOUNT) times, for benchstat.
+## bench: every benchmark, $(BENCHCOUNT) times, then benchstat tables that
+## put each target next to its baseline from the same run.
+BENCHOUT ?= bench.txt
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCHCOUNT) ./...
+	$(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCHCOUNT) ./... | tee $(BENCHOUT)
+	@echo; echo "== target 1: Middleware pass-through against the bare handler"
+	$(GO) tool benchstat -filter '.name:PassThrough' -col /impl $(BENCHOUT)
+	@echo; echo "== target 2: local logout against the hand-written floor"
+	$(GO) tool benchstat -filter '.name:LocalLogout' -col /impl $(BENCHOUT)
+	@echo; echo "== targets 3, 4: return_to validation"
+	$(GO) tool benchstat -filter '.name:/^Check(Hostile)?$$/' $(BENCHOUT)
+	@echo; echo "== target 5: allow-list size"
+	$(GO) tool benchstat -filter '.name:CheckAllowListSize' -col /hosts $(BENCHOUT)
+	@echo; echo "== target 6: session-wide logout against a raw http.Client loop"
+	$(GO) tool benchstat -filter '.name:SessionWideLogout' -col /impl $(BENCHOUT)
+	@echo; echo "== target 7: Load with and without the memory revocation list"
+	$(GO) tool benchstat -filter '.name:Load' -col /revocations $(BENCHOUT)

@@ -53,10 +53,10 @@ func BenchmarkPassThrough(b *testing.B) {
 		name string
 		h    http.Handler
 	}{
-		{"empty/bare", empty},
-		{"empty/middleware", h.Middleware(empty)},
-		{"page/bare", page},
-		{"page/middleware", h.Middleware(page)},
+		{"handler=empty/impl=bare", empty},
+		{"handler=empty/impl=middleware", h.Middleware(empty)},
+		{"handler=page/impl=bare", page},
+		{"handler=page/impl=middleware", h.Middleware(page)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			w := newDiscardWriter()
@@ -118,8 +118,8 @@ func BenchmarkLocalLogout(b *testing.B) {
 		h      http.Handler
 		cookie string
 	}{
-		{"floor", floor, "floor_session=" + floorValue},
-		{"logout", ours, rec.Result().Cookies()[0].String()},
+		{"impl=floor", floor, "floor_session=" + floorValue},
+		{"impl=logout", ours, rec.Result().Cookies()[0].String()},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			r := httptest.NewRequest(http.MethodPost, "/logout", nil)

@@ -112,13 +112,23 @@ func (h *LogoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (WithPath) are served by h, and every other request goes to next
 // untouched and without allocation.
 func (h *LogoutHandler) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == h.cfg.path {
-			h.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return &wrapped{path: h.cfg.path, logout: h, next: next}
+}
+
+// wrapped is what Middleware returns. The path is copied in so that the
+// pass-through test, run on every request of the app, reads one struct.
+type wrapped struct {
+	path   string
+	logout *LogoutHandler
+	next   http.Handler
+}
+
+func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == m.path {
+		m.logout.ServeHTTP(w, r)
+		return
+	}
+	m.next.ServeHTTP(w, r)
 }
 
 // Logout logs the user out of this request, whatever its method, and

@@ -78,9 +78,9 @@ func BenchmarkSessionWideLogout(b *testing.B) {
 		logout func(context.Context) error
 	}{{"raw", rawLogout}, {"client", ours}} {
 		for _, parallel := range []bool{false, true} {
-			name := bc.name
+			name := "callers=1/impl=" + bc.name
 			if parallel {
-				name += "/parallel"
+				name = "callers=GOMAXPROCS/impl=" + bc.name
 			}
 			b.Run(name, func(b *testing.B) {
 				var cc connCounter

@@ -25,10 +25,10 @@ func BenchmarkLoad(b *testing.B) {
 		name string
 		opts []session.Option
 	}{
-		{"plain", nil},
-		{"revocations", []session.Option{session.WithRevocations(list)}},
-		{"encrypted", []session.Option{session.WithEncryptionKey(blockKey)}},
-		{"encrypted+revocations", []session.Option{session.WithEncryptionKey(blockKey), session.WithRevocations(list)}},
+		{"cookie=signed/revocations=off", nil},
+		{"cookie=signed/revocations=memory", []session.Option{session.WithRevocations(list)}},
+		{"cookie=encrypted/revocations=off", []session.Option{session.WithEncryptionKey(blockKey)}},
+		{"cookie=encrypted/revocations=memory", []session.Option{session.WithEncryptionKey(blockKey), session.WithRevocations(list)}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			s, err := session.NewStore(hashKey, bc.opts...)
