@@ -27,6 +27,7 @@ const maxRequestBody = 64 << 10
 // NewCentralAuth and stop it with Close. All methods are safe for concurrent
 // use.
 type CentralAuth struct {
+	clientID  string // what the login page's client_id must be
 	wantCreds string // base64("id:secret"), what the Authorization header must carry
 	clock     clock.Clock
 	listener  net.Listener
@@ -42,6 +43,8 @@ type CentralAuth struct {
 	byToken  map[string]*Session
 	calls    []*Call
 	faults   []Fault
+	codes    map[string]authCode // one-time login codes (login.go)
+	logins   map[string]string   // provider cookie value -> a token of its session
 }
 
 type config struct {
@@ -84,12 +87,15 @@ func NewCentralAuth(clientID, clientSecret string, opts ...Option) (*CentralAuth
 		return nil, fmt.Errorf("testutil: listening for the fake CentralAuth: %w", err)
 	}
 	ca := &CentralAuth{
+		clientID:  clientID,
 		wantCreds: base64.StdEncoding.EncodeToString([]byte(clientID + ":" + clientSecret)),
 		clock:     cfg.clock,
 		listener:  l,
 		mux:       http.NewServeMux(),
 		changed:   make(chan struct{}),
 		byToken:   make(map[string]*Session),
+		codes:     make(map[string]authCode),
+		logins:    make(map[string]string),
 	}
 	ca.routes()
 	ca.server = &http.Server{
@@ -103,11 +109,13 @@ func NewCentralAuth(clientID, clientSecret string, opts ...Option) (*CentralAuth
 	return ca, nil
 }
 
-// routes registers the endpoints. Endpoints are added here (a login page, a
-// code-to-token endpoint, a userinfo check); each records its calls and can
-// use applyFault like the logout endpoint does.
+// routes registers the endpoints. serveHTTP records the calls of every one
+// of them; faults (InjectFault) apply to the logout endpoint only.
 func (ca *CentralAuth) routes() {
 	ca.mux.HandleFunc(LogoutPath, ca.handleLogout)
+	ca.mux.HandleFunc(LoginPath, ca.handleLogin)
+	ca.mux.HandleFunc(VerifyPath, ca.handleVerify)
+	ca.mux.HandleFunc(UserInfoPath, ca.handleUserInfo)
 	ca.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, CodeGenericError, "no such endpoint")
 	})

@@ -1,0 +1,172 @@
+package demo
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/remote"
+	"github.com/centralauth-go/logout/session"
+)
+
+// Routes of each app.
+const (
+	logoutPath     = "/logout"            // POST logs out of this app; GET asks first
+	everywherePath = "/logout/everywhere" // POST logs out of every app of the session
+	loginPath      = "/login"             // demo login: off to CentralAuth
+	callbackPath   = "/auth/callback"     // back from CentralAuth with a code
+	cookiePath     = "/"                  // the session cookie's Path
+)
+
+// mount says how an app mounts its two logout handlers. The example shows
+// both ways.
+type mount int
+
+const (
+	// mountRoute registers the handlers as chi routes, with r.Handle.
+	mountRoute mount = iota
+	// mountMiddleware wraps the whole router with h.Middleware, which
+	// serves the handler's WithPath and passes everything else on.
+	mountMiddleware
+)
+
+func (m mount) String() string {
+	if m == mountMiddleware {
+		return "h.Middleware"
+	}
+	return "r.Handle"
+}
+
+// sessionLister is the embedded CentralAuth, as the demo page lists it.
+type sessionLister interface {
+	Sessions() []testutil.Session
+}
+
+// appConfig is what one app of the example needs.
+type appConfig struct {
+	Name       string // shown on its page, such as "App A"
+	CookieName string // its session cookie: distinct per app, since browsers share cookies across the ports of one host
+	Mount      mount
+	// PublicURL is the app's origin as the browser sees it, such as
+	// http://127.0.0.1:8080: CentralAuth sends logins back there.
+	PublicURL string
+	// OtherName and OtherURL link to the other app.
+	OtherName, OtherURL string
+	// CentralAuth's base URL and the app's credentials there.
+	BaseURL, ClientID, ClientSecret string
+	// HashKey and EncryptionKey are the session cookie's keys.
+	HashKey, EncryptionKey []byte
+	// Demo is the embedded CentralAuth, or nil when BaseURL is a real one.
+	// Demo login and the list of sessions are shown only with it.
+	Demo sessionLister
+	// Logger gets a line per login and logout, never a token. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// HTTPClient talks to CentralAuth's login endpoints; nil means a
+	// default client (see newProvider).
+	HTTPClient *http.Client
+}
+
+// app is one running app: its cookie store, its CentralAuth clients and
+// its pages.
+type app struct {
+	cfg         appConfig
+	store       *session.Store
+	provider    *provider
+	log         *slog.Logger
+	stateCookie string // the cookie that carries a login's state to the callback
+}
+
+// newApp builds one app of the example as an http.Handler.
+func newApp(cfg appConfig) (http.Handler, error) {
+	if cfg.Name == "" || cfg.CookieName == "" || cfg.PublicURL == "" {
+		return nil, errors.New("chi-app: an app needs a name, a cookie name and a public URL")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger.With("app", cfg.Name)
+
+	store, err := session.NewStore(cfg.HashKey,
+		session.WithEncryptionKey(cfg.EncryptionKey),
+		session.WithCookieName(cfg.CookieName),
+		session.WithPath(cookiePath),
+		// The example serves plain HTTP on loopback, where the browser
+		// would never send a Secure cookie back. An app behind TLS drops
+		// this option and keeps the Secure default.
+		session.WithInsecure(),
+		// A logged-out session stays logged out, even if a copy of its
+		// cookie is replayed before it expires.
+		session.WithRevocations(session.NewMemoryRevocations()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("chi-app: session store: %w", err)
+	}
+	prov, err := newProvider(cfg.BaseURL, cfg.ClientID, cfg.ClientSecret, cfg.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := remote.NewClient(cfg.ClientID, cfg.ClientSecret, remote.WithBaseURL(cfg.BaseURL))
+	if err != nil {
+		return nil, fmt.Errorf("chi-app: CentralAuth client: %w", err)
+	}
+	a := &app{cfg: cfg, store: store, provider: prov, log: log, stateCookie: cfg.CookieName + "_state"}
+
+	common := []middleware.Option{
+		middleware.WithSessionStore(store),
+		middleware.WithLogger(log),
+		middleware.WithOnLogout(a.onLogout),
+		middleware.WithDefaultReturnTo("/"),
+	}
+	// Log out of this app only: the cookie goes, the CentralAuth session
+	// (and so the other app's login) stays.
+	logout, err := middleware.NewLogoutHandler(append(common, middleware.WithPath(logoutPath))...)
+	if err != nil {
+		return nil, err
+	}
+	// Log out everywhere: the cookie goes, and CentralAuth ends the
+	// session, which the other app notices on its next page load.
+	everywhere, err := middleware.NewLogoutHandler(append(common,
+		middleware.WithPath(everywherePath),
+		middleware.WithRemote(rc),
+		middleware.WithSessionWide(true),
+	)...)
+	if err != nil {
+		return nil, err
+	}
+
+	r := chi.NewRouter()
+	r.Get("/", a.home)
+	r.Get(loginPath, a.login)
+	r.Get(callbackPath, a.callback)
+	switch cfg.Mount {
+	case mountRoute:
+		r.Handle(logoutPath, logout)
+		r.Handle(everywherePath, everywhere)
+		return r, nil
+	case mountMiddleware:
+		return everywhere.Middleware(logout.Middleware(r)), nil
+	}
+	return nil, fmt.Errorf("chi-app: unknown mount %d", cfg.Mount)
+}
+
+// onLogout logs one line per logout. The Event holds no token.
+func (a *app) onLogout(r *http.Request, ev middleware.Event) {
+	attrs := []any{
+		slog.String("session_id", ev.SessionID),
+		slog.Bool("session_wide", ev.SessionWide),
+		slog.String("return_to", ev.ReturnTo),
+	}
+	if ev.RemoteErr != nil {
+		attrs = append(attrs, slog.Any("remote_error", ev.RemoteErr))
+	}
+	if ev.RevokeErr != nil {
+		attrs = append(attrs, slog.Any("revoke_error", ev.RevokeErr))
+	}
+	a.log.InfoContext(r.Context(), "logout", attrs...)
+}

@@ -1,0 +1,155 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/centralauth-go/logout/internal/testutil"
+)
+
+// demo is the example running in the test process, as `make run` starts
+// it: an embedded CentralAuth and App A and App B on loopback ports that
+// the test picked.
+type demo struct {
+	ca   *testutil.CentralAuth
+	a, b string      // the apps' URLs
+	logs *syncBuffer // every log line of both apps
+}
+
+// startDemo starts the example's CentralAuth and apps, all stopped when
+// the test ends. edit, if given, changes an app's configuration first.
+func startDemo(t *testing.T, edit ...func(*appConfig)) *demo {
+	t.Helper()
+	cfg, err := parseConfig(env(nil)) // the defaults: demo mode, random keys
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := testutil.NewCentralAuth(cfg.ClientID, cfg.ClientSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ca.Close)
+
+	d := &demo{ca: ca, logs: &syncBuffer{}}
+	logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), d.logs), nil))
+	lnA, lnB := listen(t), listen(t)
+	d.a, d.b = "http://"+lnA.Addr().String(), "http://"+lnB.Addr().String()
+	for i, c := range exampleApps(cfg, ca.URL(), ca, d.a, d.b, logger) {
+		for _, e := range edit {
+			e(&c)
+		}
+		h, err := newApp(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serve(t, h, []net.Listener{lnA, lnB}[i])
+	}
+	return d
+}
+
+// listen picks a free loopback port.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// serve serves h on ln until the test ends.
+func serve(t *testing.T, h http.Handler, ln net.Listener) {
+	t.Helper()
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		<-done
+	})
+}
+
+// tokens returns every token the embedded CentralAuth issued, for checks
+// that none is ever shown or logged whole.
+func (d *demo) tokens() []string {
+	var out []string
+	for _, s := range d.ca.Sessions() {
+		out = append(out, s.AccessToken, s.IDToken)
+	}
+	return out
+}
+
+// sessionStates describes the embedded CentralAuth's sessions for a test
+// message, without their tokens.
+func (d *demo) sessionStates() string {
+	var out []string
+	for _, s := range d.ca.Sessions() {
+		state := "active"
+		if !s.Active {
+			state = "ended"
+		}
+		out = append(out, s.ID+" of "+s.User+" "+state)
+	}
+	if out == nil {
+		return "none"
+	}
+	return strings.Join(out, ", ")
+}
+
+// checkNoWholeToken fails if text holds a whole token of the demo.
+func (d *demo) checkNoWholeToken(t *testing.T, where, text string) {
+	t.Helper()
+	for _, tok := range d.tokens() {
+		if strings.Contains(text, tok) {
+			t.Errorf("%s holds a whole token", where)
+		}
+		// Any long piece of a token is as bad; the JWE header is shared
+		// by every token and public, so it does not count.
+		for _, part := range strings.Split(tok, ".")[1:] {
+			if len(part) >= 16 && strings.Contains(text, part) {
+				t.Errorf("%s holds a part of a token", where)
+			}
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testContext is bounded so that a hang fails the test rather than the
+// whole run.
+func testContext(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

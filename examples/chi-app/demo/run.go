@@ -1,0 +1,202 @@
+// Package demo is the example app of centralauth-go/logout: two small chi
+// apps, "App A" and "App B", that share one CentralAuth session the way
+// CentralAuth's autologin shares a session across an organization's
+// domains. Command chi-app (the directory above) runs it; the load test in
+// internal/loadtest starts it in-process.
+//
+// With no configuration it starts an embedded CentralAuth, the fake of
+// internal/testutil, on a free loopback port, and offers a demo login.
+// App A mounts the logout handlers with r.Handle; App B wraps its whole
+// router with h.Middleware.
+//
+// Settings come from the environment (see the README):
+// CENTRALAUTH_BASE_URL, CENTRALAUTH_CLIENT_ID, CENTRALAUTH_CLIENT_SECRET,
+// SESSION_HASH_KEY, SESSION_ENCRYPTION_KEY, REDIS_URL, ADDR (App A) and
+// ADDR_B (App B).
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/centralauth-go/logout/internal/testutil"
+)
+
+// shutdownTimeout bounds how long Ctrl-C waits for requests in flight.
+const shutdownTimeout = 5 * time.Second
+
+// Running is the example, started.
+type Running struct {
+	// URLA and URLB are where App A and App B answer.
+	URLA, URLB string
+	// CentralAuth is the embedded CentralAuth, or nil when the apps talk to
+	// the one CENTRALAUTH_BASE_URL names.
+	CentralAuth *testutil.CentralAuth
+
+	cfg      config
+	servers  []*http.Server
+	serveErr chan error
+	closers  []func()
+}
+
+// Start configures the example from lookup (os.LookupEnv, say) and starts
+// serving in the background. A configuration error names its variable.
+func Start(lookup func(string) (string, bool), logger *slog.Logger) (_ *Running, err error) {
+	cfg, err := parseConfig(lookup)
+	if err != nil {
+		return nil, err
+	}
+	rn := &Running{cfg: cfg}
+	defer func() {
+		if err != nil {
+			rn.close()
+		}
+	}()
+
+	baseURL := cfg.BaseURL
+	var lister sessionLister
+	if cfg.Demo() {
+		rn.CentralAuth, err = testutil.NewCentralAuth(cfg.ClientID, cfg.ClientSecret)
+		if err != nil {
+			return nil, fmt.Errorf("starting the embedded CentralAuth: %w", err)
+		}
+		rn.closers = append(rn.closers, rn.CentralAuth.Close)
+		baseURL, lister = rn.CentralAuth.URL(), rn.CentralAuth
+	}
+
+	lnA, err := net.Listen("tcp", cfg.AddrA)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%s: %w (set %s to another address)", envAddr, cfg.AddrA, err, envAddr)
+	}
+	rn.closers = append(rn.closers, func() { lnA.Close() })
+	lnB, err := net.Listen("tcp", cfg.AddrB)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%s: %w (set %s to another address)", envAddrB, cfg.AddrB, err, envAddrB)
+	}
+	rn.closers = append(rn.closers, func() { lnB.Close() })
+	rn.URLA, rn.URLB = publicURL(cfg.AddrA, lnA.Addr()), publicURL(cfg.AddrB, lnB.Addr())
+
+	for _, c := range exampleApps(cfg, baseURL, lister, rn.URLA, rn.URLB, logger) {
+		h, err := newApp(c)
+		if err != nil {
+			return nil, err
+		}
+		rn.servers = append(rn.servers, newServer(h, logger))
+	}
+	rn.serveErr = make(chan error, len(rn.servers))
+	for i, ln := range []net.Listener{lnA, lnB} {
+		go func() { rn.serveErr <- rn.servers[i].Serve(ln) }()
+	}
+	return rn, nil
+}
+
+// Wait serves until ctx ends or a server stops by itself, then shuts
+// everything down gracefully, waiting up to shutdownTimeout for requests in
+// flight.
+func (rn *Running) Wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-rn.serveErr: // a server stopped by itself: shut the other down too
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	for _, s := range rn.servers {
+		if serr := s.Shutdown(sctx); serr != nil {
+			err = errors.Join(err, fmt.Errorf("shutting down: %w", serr))
+		}
+	}
+	rn.close()
+	return err
+}
+
+func (rn *Running) close() {
+	for i := len(rn.closers) - 1; i >= 0; i-- {
+		rn.closers[i]()
+	}
+	rn.closers = nil
+}
+
+// Run starts the example, prints the URLs to open on out, and serves until
+// ctx ends; then it shuts down gracefully.
+func Run(ctx context.Context, lookup func(string) (string, bool), out io.Writer, logger *slog.Logger) error {
+	rn, err := Start(lookup, logger)
+	if err != nil {
+		return err
+	}
+	baseURL := rn.cfg.BaseURL
+	if rn.CentralAuth != nil {
+		baseURL = rn.CentralAuth.URL()
+	}
+	printBanner(out, rn.cfg, rn.URLA, rn.URLB, baseURL)
+	err = rn.Wait(ctx)
+	fmt.Fprintln(out, "Stopped.")
+	return err
+}
+
+// exampleApps configures App A and App B: two cookie names, since
+// browsers share cookies across the ports of one host, and the two ways of
+// mounting the logout handlers. demo is the embedded CentralAuth, or nil.
+func exampleApps(cfg config, baseURL string, demo sessionLister, urlA, urlB string, logger *slog.Logger) []appConfig {
+	apps := []appConfig{
+		{Name: "App A", CookieName: "app_a_session", Mount: mountRoute, PublicURL: urlA, OtherName: "App B", OtherURL: urlB},
+		{Name: "App B", CookieName: "app_b_session", Mount: mountMiddleware, PublicURL: urlB, OtherName: "App A", OtherURL: urlA},
+	}
+	for i := range apps {
+		c := &apps[i]
+		c.BaseURL, c.ClientID, c.ClientSecret = baseURL, cfg.ClientID, cfg.ClientSecret
+		c.HashKey, c.EncryptionKey = cfg.HashKey, cfg.EncryptionKey
+		c.Demo, c.Logger = demo, logger
+	}
+	return apps
+}
+
+// newServer serves h with timeouts that a slow client cannot hold open
+// forever.
+func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// publicURL is the URL a browser uses for the app listening on addr: the
+// configured host (127.0.0.1 for an unspecified one) and the port that
+// the listener got, which matters for port 0.
+func publicURL(addr string, bound net.Addr) string {
+	host, _, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	_, port, _ := net.SplitHostPort(bound.String())
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// printBanner says what runs where, and what to do first.
+func printBanner(out io.Writer, cfg config, urlA, urlB, baseURL string) {
+	fmt.Fprintf(out, "centralauth-go/logout example: two apps, one CentralAuth session\n\n")
+	fmt.Fprintf(out, "  App A  %s   (chi, logout mounted with r.Handle)\n", urlA)
+	fmt.Fprintf(out, "  App B  %s   (chi, router wrapped with h.Middleware)\n", urlB)
+	if cfg.Demo() {
+		fmt.Fprintf(out, "  CentralAuth (embedded fake)  %s\n\n", baseURL)
+		fmt.Fprintf(out, "Open App A, log in, then log in on App B: CentralAuth's autologin\n")
+		fmt.Fprintf(out, "reuses the session. Then try \"Log out everywhere\".\n")
+	} else {
+		fmt.Fprintf(out, "  CentralAuth  %s (demo login is off)\n", baseURL)
+	}
+	if cfg.GeneratedKeys {
+		fmt.Fprintf(out, "\nNote: the session keys are random for this run; set %s and\n%s to keep sessions across restarts.\n",
+			envHashKey, envEncryptionKey)
+	}
+	fmt.Fprintf(out, "\nPress Ctrl-C to stop.\n")
+}

@@ -1,0 +1,311 @@
+package testutil
+
+import (
+	"encoding/base64"
+	"html/template"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// The fake's login flow is CentralAuth's in miniature, for demos and
+// browser tests: an app sends the browser to LoginPath; the fake signs the
+// user in (or recognises them by its own cookie: autologin) and sends the
+// browser back to the app's redirect_uri with a one-time code; the app
+// exchanges the code for tokens at VerifyPath and checks the session at
+// UserInfoPath. Nothing here is needed to log out.
+const (
+	// LoginPath is the login page: GET shows it (or autologins), POST signs in.
+	LoginPath = "/login"
+	// VerifyPath exchanges a login code for tokens (verify.go).
+	VerifyPath = "/api/v1/verify"
+	// UserInfoPath tells whether a token's session is still active (userinfo.go).
+	UserInfoPath = "/api/v1/userinfo"
+)
+
+// ProviderCookie is the cookie that the login page sets on the fake's own
+// origin. It names the browser's CentralAuth session, so that a later login
+// from another app of the organization is answered without asking again
+// (autologin). It is HttpOnly and SameSite=Lax; its value is a random
+// secret, not the session ID, which apps may display.
+const ProviderCookie = "centralauth_provider"
+
+// CodeLifetime is how long a login code may be exchanged, by the fake's
+// clock. A code works once.
+const CodeLifetime = time.Minute
+
+// maxUserName bounds the user name typed on the login page, in bytes.
+const maxUserName = 64
+
+// maxState bounds the state parameter, which the fake hands back as is.
+const maxState = 512
+
+// authCode is a pending login code: what it exchanges for, where it may be
+// sent, and until when.
+type authCode struct {
+	token       string // the access token of the session it logs into
+	redirectURI string
+	expires     time.Time
+}
+
+// loginRequest is a validated login request: which app asks, and where to
+// send the browser back.
+type loginRequest struct {
+	clientID    string
+	redirectURI string
+	redirect    *url.URL
+	state       string
+}
+
+// handleLogin is LoginPath. GET shows the sign-in form, or with the
+// provider cookie of an active session sends the browser straight back
+// with a code (autologin). POST, from the form, starts a session for the
+// user name typed, sets the provider cookie and sends the browser back
+// with a code. The redirect_uri is validated before anything else, and an
+// invalid request is answered with 400 here, never redirected.
+func (ca *CentralAuth) handleLogin(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		ca.loginPage(w, r)
+	case http.MethodPost:
+		ca.loginSubmit(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		writeError(w, http.StatusMethodNotAllowed, CodeGenericError, "method not allowed; use GET or POST")
+	}
+}
+
+func (ca *CentralAuth) loginPage(w http.ResponseWriter, r *http.Request) {
+	lr, problem := ca.parseLoginRequest(r.URL.Query())
+	if problem != "" {
+		loginError(w, http.StatusBadRequest, problem)
+		return
+	}
+	if token, ok := ca.activeLogin(r); ok {
+		ca.redirectWithCode(w, r, lr, token)
+		return
+	}
+	renderLoginForm(w, http.StatusOK, lr, "demo", false)
+}
+
+func (ca *CentralAuth) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	// The form is only ever posted from the fake's own page. Refusing
+	// other origins keeps another site from signing the browser in to an
+	// account of its choosing (login CSRF).
+	if err := http.NewCrossOriginProtection().Check(r); err != nil {
+		loginError(w, http.StatusForbidden, "cross-origin sign-in refused")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		loginError(w, http.StatusBadRequest, "unreadable form")
+		return
+	}
+	lr, problem := ca.parseLoginRequest(r.PostForm)
+	if problem != "" {
+		loginError(w, http.StatusBadRequest, problem)
+		return
+	}
+	user := strings.TrimSpace(r.PostForm.Get("user"))
+	if user == "" || len(user) > maxUserName || strings.IndexFunc(user, unicode.IsControl) >= 0 {
+		renderLoginForm(w, http.StatusBadRequest, lr, user, true)
+		return
+	}
+	s := ca.IssueSession(user)
+	secret := base64.RawURLEncoding.EncodeToString(randomBytes(32))
+	ca.mu.Lock()
+	ca.logins[secret] = s.AccessToken
+	ca.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{
+		Name:     ProviderCookie,
+		Value:    secret,
+		Path:     "/",
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+		// Not Secure: the fake serves plain HTTP on loopback.
+	})
+	ca.redirectWithCode(w, r, lr, s.AccessToken)
+}
+
+// activeLogin returns a token of the session that the request's provider
+// cookie names, if that session is still active.
+func (ca *CentralAuth) activeLogin(r *http.Request) (string, bool) {
+	c, err := r.Cookie(ProviderCookie)
+	if err != nil {
+		return "", false
+	}
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	token, ok := ca.logins[c.Value]
+	if !ok {
+		return "", false
+	}
+	s, ok := ca.byToken[token]
+	return token, ok && s.Active
+}
+
+// redirectWithCode sends the browser back to the app with a fresh code for
+// token's session and the app's state.
+func (ca *CentralAuth) redirectWithCode(w http.ResponseWriter, r *http.Request, lr loginRequest, token string) {
+	code := ca.newCode(token, lr.redirectURI)
+	u := *lr.redirect
+	q := u.Query()
+	q.Set("code", code)
+	q.Set("state", lr.state)
+	u.RawQuery = q.Encode()
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// newCode stores and returns a one-time code for token's session. Expired
+// codes are dropped on the way, so that abandoned logins do not pile up.
+func (ca *CentralAuth) newCode(token, redirectURI string) string {
+	code := base64.RawURLEncoding.EncodeToString(randomBytes(32))
+	now := ca.clock.Now()
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	for c, ac := range ca.codes {
+		if !now.Before(ac.expires) {
+			delete(ca.codes, c)
+		}
+	}
+	ca.codes[code] = authCode{token: token, redirectURI: redirectURI, expires: now.Add(CodeLifetime)}
+	return code
+}
+
+// parseLoginRequest validates client_id, redirect_uri and state. It
+// returns a problem for the user to read, or "".
+func (ca *CentralAuth) parseLoginRequest(v url.Values) (loginRequest, string) {
+	lr := loginRequest{
+		clientID:    v.Get("client_id"),
+		redirectURI: v.Get("redirect_uri"),
+		state:       v.Get("state"),
+	}
+	if lr.clientID != ca.clientID {
+		return lr, "unknown client_id"
+	}
+	u, problem := checkRedirectURI(lr.redirectURI)
+	if problem != "" {
+		return lr, "redirect_uri " + problem
+	}
+	lr.redirect = u
+	if lr.state == "" || len(lr.state) > maxState {
+		return lr, "state is missing or longer than 512 bytes"
+	}
+	return lr, ""
+}
+
+// checkRedirectURI accepts only an http(s) URL on a loopback host
+// (127.0.0.0/8, ::1 or localhost) with a path, no user information and no
+// fragment. The fake serves demos and tests on this machine; sending a code
+// anywhere else is exactly the open redirect a provider must not have.
+func checkRedirectURI(raw string) (*url.URL, string) {
+	if raw == "" || len(raw) > 2048 {
+		return nil, "is missing or longer than 2048 bytes"
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, "is not a URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, "must be an http or https URL"
+	case u.User != nil || u.Fragment != "" || u.Opaque != "":
+		return nil, "must have no user information and no fragment"
+	case !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//"):
+		return nil, "must have a path"
+	case !isLoopbackHost(u.Hostname()):
+		return nil, "must be on a loopback host (127.0.0.1, [::1] or localhost)"
+	}
+	if p := u.Port(); p == "" && strings.HasSuffix(u.Host, ":") {
+		return nil, "has an empty port"
+	}
+	return u, ""
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// loginForm is the fake's sign-in page: plain HTML that works without
+// JavaScript. There is no password: the fake trusts the name typed.
+var loginForm = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · CentralAuth (demo)</title>
+<style>
+body{font-family:system-ui,sans-serif;background:#f3f4f6;color:#111827;margin:0}
+main{max-width:24rem;margin:4rem auto;background:#fff;border-radius:.75rem;padding:2rem;box-shadow:0 1px 3px #0002}
+h1{font-size:1.3rem;margin:0 0 .25rem}p{color:#4b5563}
+label{display:block;margin:1rem 0 .25rem;font-weight:600}
+input[type=text]{width:100%;box-sizing:border-box;font-size:1rem;padding:.5rem;border:1px solid #d1d5db;border-radius:.375rem}
+button{margin-top:1rem;width:100%;font-size:1rem;padding:.6rem;border:0;border-radius:.375rem;background:#4f46e5;color:#fff}
+.err{color:#b91c1c}
+</style>
+</head>
+<body>
+<main>
+<h1>CentralAuth <small>(demo)</small></h1>
+<p>Sign in to continue to <strong>{{.App}}</strong>.</p>
+<form method="post" action="/login">
+<input type="hidden" name="client_id" value="{{.ClientID}}">
+<input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
+<input type="hidden" name="state" value="{{.State}}">
+<label for="user">User name</label>
+<input type="text" id="user" name="user" value="{{.User}}" maxlength="64" required>
+{{- if .Invalid}}
+<p class="err">Type a user name of 1 to 64 characters, without control characters.</p>
+{{- end}}
+<button type="submit" id="sign-in">Sign in</button>
+</form>
+<p>This is the fake CentralAuth of internal/testutil: there is no password.</p>
+</main>
+</body>
+</html>
+`))
+
+// renderLoginForm shows the form, with a hint when the user name typed was
+// refused.
+func renderLoginForm(w http.ResponseWriter, status int, lr loginRequest, user string, invalid bool) {
+	setPageHeaders(w)
+	w.WriteHeader(status)
+	_ = loginForm.Execute(w, struct {
+		App, ClientID, RedirectURI, State, User string
+		Invalid                                 bool
+	}{
+		App:         lr.redirect.Scheme + "://" + lr.redirect.Host,
+		ClientID:    lr.clientID,
+		RedirectURI: lr.redirectURI,
+		State:       lr.state,
+		User:        user,
+		Invalid:     invalid,
+	})
+}
+
+// loginError answers a bad login request in plain text: the browser stays
+// on the fake, whatever the request asked for.
+func loginError(w http.ResponseWriter, status int, problem string) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "CentralAuth (fake): login refused: "+problem, status)
+}
+
+// setPageHeaders keeps the page out of caches and frames, and allows no
+// script at all.
+func setPageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	// same-origin, not no-referrer: a POST under no-referrer carries
+	// "Origin: null", which a cross-origin check without Fetch Metadata
+	// would refuse.
+	h.Set("Referrer-Policy", "same-origin")
+}

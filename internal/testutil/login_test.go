@@ -1,0 +1,267 @@
+package testutil
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestCheckRedirectURI(t *testing.T) {
+	tests := []struct {
+		raw string
+		ok  bool
+	}{
+		{"http://127.0.0.1:8080/auth/callback", true},
+		{"http://127.0.0.1/cb?x=1", true},
+		{"http://127.1.2.3:9/cb", true},
+		{"http://localhost:8081/cb", true},
+		{"http://LOCALHOST:8081/cb", true},
+		{"http://[::1]:8081/cb", true},
+		{"https://127.0.0.1:8443/cb", true},
+		{"", false},
+		{"https://evil.example/cb", false},
+		{"http://127.0.0.1.evil.example/cb", false},
+		{"http://localhost.evil.example/cb", false},
+		{"http://10.0.0.1/cb", false},
+		{"http://0.0.0.0:8080/cb", false},
+		{"http://[::ffff:127.0.0.1]/cb", true}, // an IPv4 loopback address, mapped
+		{"http://user@127.0.0.1:8080/cb", false},
+		{"http://127.0.0.1:8080/cb#frag", false},
+		{"http://127.0.0.1:8080", false},
+		{"http://127.0.0.1:8080//evil.example/cb", false},
+		{"http://127.0.0.1:/cb", false},
+		{"//127.0.0.1:8080/cb", false},
+		{"/auth/callback", false},
+		{"javascript:alert(1)//127.0.0.1/", false},
+		{"ftp://127.0.0.1/cb", false},
+		{"http://127.0.0.1:8080/" + strings.Repeat("a", 2048), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			_, problem := checkRedirectURI(tt.raw)
+			if ok := problem == ""; ok != tt.ok {
+				t.Errorf("checkRedirectURI(%q): problem %q, want accepted: %v", tt.raw, problem, tt.ok)
+			}
+		})
+	}
+}
+
+func TestLoginPage(t *testing.T) {
+	tests := []struct {
+		name       string
+		query      url.Values
+		wantStatus int
+		wantBody   string // a substring of the answer
+	}{
+		{"valid request shows the form", loginQuery(), http.StatusOK, `name="user" value="demo"`},
+		{"state is carried in the form", loginQuery("state", `a"b<c`), http.StatusOK, `name="state" value="a&#34;b&lt;c"`},
+		{"unknown client", loginQuery("client_id", "other"), http.StatusBadRequest, "unknown client_id"},
+		{"no client", loginQuery("client_id", ""), http.StatusBadRequest, "unknown client_id"},
+		{"no redirect_uri", loginQuery("redirect_uri", ""), http.StatusBadRequest, "redirect_uri"},
+		{"redirect_uri off loopback", loginQuery("redirect_uri", "https://evil.example/cb"), http.StatusBadRequest, "loopback"},
+		{"no state", loginQuery("state", ""), http.StatusBadRequest, "state"},
+		{"state too long", loginQuery("state", strings.Repeat("s", maxState+1)), http.StatusBadRequest, "state"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ca := newFake(t)
+			resp := getLogin(t, ca, tt.query, "")
+			if resp.status != tt.wantStatus {
+				t.Errorf("status = %d, want %d (body %q)", resp.status, tt.wantStatus, resp.body)
+			}
+			if !strings.Contains(resp.body, tt.wantBody) {
+				t.Errorf("body does not contain %q:\n%s", tt.wantBody, resp.body)
+			}
+			if loc := resp.header.Get("Location"); loc != "" {
+				t.Errorf("Location = %q, want none: a login page never redirects before sign-in", loc)
+			}
+			if sc := resp.header.Get("Set-Cookie"); sc != "" {
+				t.Errorf("Set-Cookie = %q, want none before sign-in", sc)
+			}
+			if tt.wantStatus == http.StatusOK {
+				if csp := resp.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+					t.Errorf("Content-Security-Policy = %q, want default-src 'none' (no script)", csp)
+				}
+				if strings.Contains(resp.body, "<script") {
+					t.Error("the login page has a script; it must work without JavaScript")
+				}
+			}
+			if n := len(ca.Sessions()); n != 0 {
+				t.Errorf("GET started %d sessions, want 0", n)
+			}
+		})
+	}
+}
+
+func TestLoginSubmit(t *testing.T) {
+	tests := []struct {
+		name       string
+		form       url.Values
+		header     map[string]string // overrides the same-origin request's headers
+		wantStatus int
+		wantUser   string // the session started; "" for none
+	}{
+		{name: "signs in", form: loginQuery("user", "ada"), wantStatus: http.StatusSeeOther, wantUser: "ada"},
+		{name: "user name is trimmed", form: loginQuery("user", "  ada "), wantStatus: http.StatusSeeOther, wantUser: "ada"},
+		{name: "no Fetch Metadata, same Origin", form: loginQuery("user", "ada"),
+			header: map[string]string{"Sec-Fetch-Site": "", "Origin": "{fake}"}, wantStatus: http.StatusSeeOther, wantUser: "ada"},
+		{name: "cross-site POST", form: loginQuery("user", "mallory"),
+			header: map[string]string{"Sec-Fetch-Site": "cross-site"}, wantStatus: http.StatusForbidden},
+		{name: "same-site POST from another port", form: loginQuery("user", "mallory"),
+			header: map[string]string{"Sec-Fetch-Site": "same-site"}, wantStatus: http.StatusForbidden},
+		{name: "foreign Origin without Fetch Metadata", form: loginQuery("user", "mallory"),
+			header: map[string]string{"Sec-Fetch-Site": "", "Origin": "http://evil.example"}, wantStatus: http.StatusForbidden},
+		{name: "empty user", form: loginQuery("user", " "), wantStatus: http.StatusBadRequest},
+		{name: "user too long", form: loginQuery("user", strings.Repeat("u", maxUserName+1)), wantStatus: http.StatusBadRequest},
+		{name: "control character in user", form: loginQuery("user", "a\nb"), wantStatus: http.StatusBadRequest},
+		{name: "redirect_uri off loopback", form: loginQuery("user", "ada", "redirect_uri", "https://evil.example/cb"), wantStatus: http.StatusBadRequest},
+		{name: "unknown client", form: loginQuery("user", "ada", "client_id", "x"), wantStatus: http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ca := newFake(t)
+			req, _ := http.NewRequest(http.MethodPost, ca.URL()+LoginPath, strings.NewReader(tt.form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			for k, v := range tt.header {
+				req.Header.Set(k, strings.ReplaceAll(v, "{fake}", ca.URL()))
+				if v == "" {
+					req.Header.Del(k)
+				}
+			}
+			resp := send(t, req)
+			if resp.status != tt.wantStatus {
+				t.Fatalf("status = %d, want %d (body %q)", resp.status, tt.wantStatus, resp.body)
+			}
+			sessions := ca.Sessions()
+			if tt.wantUser == "" {
+				if len(sessions) != 0 || resp.header.Get("Location") != "" || resp.header.Get("Set-Cookie") != "" {
+					t.Errorf("refused sign-in left sessions %+v, Location %q, Set-Cookie %q",
+						sessions, resp.header.Get("Location"), resp.header.Get("Set-Cookie"))
+				}
+				return
+			}
+			if len(sessions) != 1 || sessions[0].User != tt.wantUser || !sessions[0].Active {
+				t.Fatalf("sessions = %+v, want one active session of %q", sessions, tt.wantUser)
+			}
+			codeFrom(t, resp)
+			var ck *http.Cookie
+			for _, c := range (&http.Response{Header: resp.header}).Cookies() {
+				if c.Name == ProviderCookie {
+					ck = c
+				}
+			}
+			if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || len(ck.Value) < 32 {
+				t.Errorf("provider cookie = %+v, want an HttpOnly, SameSite=Lax, Path=/ random value", ck)
+			}
+			if ck != nil && strings.Contains(ck.Value, sessions[0].ID) {
+				t.Error("the provider cookie holds the session ID, which apps display")
+			}
+		})
+	}
+}
+
+func TestLoginKeepsRedirectQuery(t *testing.T) {
+	ca := newFake(t)
+	resp := postLogin(t, ca, loginQuery("user", "ada", "redirect_uri", testRedirect+"?app=a"))
+	loc, err := url.Parse(resp.header.Get("Location"))
+	if err != nil || resp.status != http.StatusSeeOther {
+		t.Fatalf("got %d, Location %q (%v)", resp.status, resp.header.Get("Location"), err)
+	}
+	q := loc.Query()
+	if q.Get("app") != "a" || q.Get("code") == "" || q.Get("state") != testState {
+		t.Errorf("Location query = %v, want app=a, a code and the state", q)
+	}
+}
+
+func TestAutologin(t *testing.T) {
+	ca := newFake(t)
+	first, cookie := signIn(t, ca, "ada")
+	s := ca.Sessions()[0]
+
+	t.Run("second app signs in without asking", func(t *testing.T) {
+		resp := getLogin(t, ca, loginQuery("redirect_uri", "http://127.0.0.1:8081/auth/callback"), cookie)
+		if resp.status != http.StatusSeeOther {
+			t.Fatalf("status = %d, want 303 (body %q)", resp.status, resp.body)
+		}
+		loc, _ := url.Parse(resp.header.Get("Location"))
+		if loc.Host != "127.0.0.1:8081" {
+			t.Errorf("redirected to %q, want the second app", loc)
+		}
+		code := loc.Query().Get("code")
+		if code == "" || code == first {
+			t.Fatalf("code = %q, want a fresh code", code)
+		}
+		if n := len(ca.Sessions()); n != 1 {
+			t.Errorf("%d sessions, want autologin to reuse the one", n)
+		}
+		resp = verify(t, ca, basic(testID, testSecret), "text/plain", code)
+		if resp.status != http.StatusOK || !strings.Contains(resp.body, s.AccessToken) {
+			t.Errorf("verify = %d %q, want the session's tokens", resp.status, resp.body)
+		}
+	})
+	t.Run("a bad redirect_uri is refused even with a session", func(t *testing.T) {
+		resp := getLogin(t, ca, loginQuery("redirect_uri", "https://evil.example/cb"), cookie)
+		if resp.status != http.StatusBadRequest || resp.header.Get("Location") != "" {
+			t.Errorf("got %d, Location %q; want 400 and no redirect", resp.status, resp.header.Get("Location"))
+		}
+	})
+	t.Run("unknown cookie shows the form", func(t *testing.T) {
+		resp := getLogin(t, ca, loginQuery(), "forged")
+		if resp.status != http.StatusOK || !strings.Contains(resp.body, `id="sign-in"`) {
+			t.Errorf("got %d, want the form", resp.status)
+		}
+	})
+	t.Run("ended session shows the form", func(t *testing.T) {
+		do(testCtx(t), ca, logoutRequest(s.AccessToken))
+		resp := getLogin(t, ca, loginQuery(), cookie)
+		if resp.status != http.StatusOK || !strings.Contains(resp.body, `id="sign-in"`) {
+			t.Errorf("got %d, want the form after logout", resp.status)
+		}
+	})
+}
+
+func TestLoginMethods(t *testing.T) {
+	ca := newFake(t)
+	for _, method := range []string{http.MethodPut, http.MethodDelete, http.MethodHead} {
+		t.Run(method, func(t *testing.T) {
+			req, _ := http.NewRequest(method, ca.URL()+LoginPath+"?"+loginQuery().Encode(), nil)
+			resp := send(t, req)
+			if resp.status != http.StatusMethodNotAllowed || resp.header.Get("Allow") != "GET, POST" {
+				t.Errorf("got %d, Allow %q; want 405 with Allow: GET, POST", resp.status, resp.header.Get("Allow"))
+			}
+		})
+	}
+}
+
+func TestLoginCallsAreRecorded(t *testing.T) {
+	ca := newFake(t)
+	code, _ := signIn(t, ca, "ada")
+	verify(t, ca, basic(testID, testSecret), "text/plain", code)
+	s := ca.Sessions()[0]
+	do(testCtx(t), ca, request{method: http.MethodGet, path: UserInfoPath, auth: "Bearer " + s.AccessToken})
+
+	want := []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodPost, LoginPath, http.StatusSeeOther},
+		{http.MethodPost, VerifyPath, http.StatusOK},
+		{http.MethodGet, UserInfoPath, http.StatusOK},
+	}
+	got := ca.Calls()
+	if len(got) != len(want) {
+		t.Fatalf("recorded %d calls, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if got[i].Method != w.method || got[i].Path != w.path || got[i].Status != w.status {
+			t.Errorf("call %d = %s %s %d, want %s %s %d", i, got[i].Method, got[i].Path, got[i].Status, w.method, w.path, w.status)
+		}
+	}
+	if got[1].Body != code || got[2].Authorization != "Bearer "+s.AccessToken {
+		t.Errorf("calls do not record the code and the bearer token: %+v", got[1:])
+	}
+}

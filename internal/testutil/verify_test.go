@@ -1,0 +1,181 @@
+package testutil
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestVerifyEndpoint(t *testing.T) {
+	valid := basic(testID, testSecret)
+	tests := []struct {
+		name       string
+		exchange   func(t *testing.T, ca *CentralAuth, clk *Clock, code string) response
+		wantStatus int
+		wantCode   string // errorCode; "" for a token answer
+		codeLeft   bool   // whether the code still works afterwards
+	}{
+		{
+			name: "valid code",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return verify(t, ca, valid, "text/plain", code)
+			},
+			wantStatus: http.StatusOK,
+		},
+		{
+			name: "content type with charset",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return verify(t, ca, valid, "text/plain; charset=utf-8", code)
+			},
+			wantStatus: http.StatusOK,
+		},
+		{
+			name: "a code works once",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				verify(t, ca, valid, "text/plain", code)
+				return verify(t, ca, valid, "text/plain", code)
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeTokenInvalid,
+		},
+		{
+			name: "unknown code",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return verify(t, ca, valid, "text/plain", code+"x")
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeTokenInvalid,
+			codeLeft:   true,
+		},
+		{
+			name: "code just before it expires",
+			exchange: func(t *testing.T, ca *CentralAuth, clk *Clock, code string) response {
+				clk.Advance(CodeLifetime - 1)
+				return verify(t, ca, valid, "text/plain", code)
+			},
+			wantStatus: http.StatusOK,
+		},
+		{
+			name: "expired code",
+			exchange: func(t *testing.T, ca *CentralAuth, clk *Clock, code string) response {
+				clk.Advance(CodeLifetime)
+				return verify(t, ca, valid, "text/plain", code)
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeSessionExpired,
+		},
+		{
+			name: "session ended before the exchange",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				do(testCtx(t), ca, logoutRequest(ca.Sessions()[0].AccessToken))
+				return verify(t, ca, valid, "text/plain", code)
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeSessionInactive,
+		},
+		{
+			name: "wrong secret does not use the code up",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return verify(t, ca, basic(testID, "nope"), "text/plain", code)
+			},
+			wantStatus: http.StatusUnauthorized,
+			wantCode:   CodeNoPermission,
+			codeLeft:   true,
+		},
+		{
+			name: "no credentials",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return verify(t, ca, "", "text/plain", code)
+			},
+			wantStatus: http.StatusUnauthorized,
+			wantCode:   CodeNoPermission,
+			codeLeft:   true,
+		},
+		{
+			name: "JSON content type",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return verify(t, ca, valid, "application/json", `"`+code+`"`)
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeGenericError,
+			codeLeft:   true,
+		},
+		{
+			name: "empty body",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, _ string) response {
+				return verify(t, ca, valid, "text/plain", "")
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeMissingFields,
+			codeLeft:   true,
+		},
+		{
+			name: "GET",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return do(testCtx(t), ca, request{method: http.MethodGet, path: VerifyPath, auth: valid})
+			},
+			wantStatus: http.StatusMethodNotAllowed,
+			wantCode:   CodeGenericError,
+			codeLeft:   true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clk := NewClock(fixedStart)
+			ca := newFake(t, WithClock(clk))
+			code, _ := signIn(t, ca, "ada")
+			s := ca.Sessions()[0]
+
+			resp := tt.exchange(t, ca, clk, code)
+			if resp.err != nil {
+				t.Fatalf("request: %v", resp.err)
+			}
+			if resp.status != tt.wantStatus {
+				t.Fatalf("status = %d, want %d (body %q)", resp.status, tt.wantStatus, resp.body)
+			}
+			if tt.wantCode != "" {
+				if got := resp.apiErr(); got.ErrorCode != tt.wantCode || got.Message == "" {
+					t.Errorf("body = %q, want errorCode %q with a message", resp.body, tt.wantCode)
+				}
+				if strings.Contains(resp.body, code) {
+					t.Error("the error quotes the code")
+				}
+			} else {
+				var tok Tokens
+				if err := json.Unmarshal([]byte(resp.body), &tok); err != nil {
+					t.Fatalf("body %q: %v", resp.body, err)
+				}
+				want := Tokens{AccessToken: s.AccessToken, IDToken: s.IDToken, ExpiresIn: 86400}
+				if tok != want {
+					t.Errorf("tokens = %+v, want %+v", tok, want)
+				}
+				if cc := resp.header.Get("Cache-Control"); cc != "no-store" {
+					t.Errorf("Cache-Control = %q, want no-store for tokens", cc)
+				}
+			}
+			if tt.wantStatus == http.StatusMethodNotAllowed && resp.header.Get("Allow") != http.MethodPost {
+				t.Errorf("Allow = %q, want POST", resp.header.Get("Allow"))
+			}
+			again := verify(t, ca, valid, "text/plain", code)
+			if left := again.status == http.StatusOK; left != tt.codeLeft {
+				t.Errorf("afterwards the code exchanges with %d; want it usable: %v", again.status, tt.codeLeft)
+			}
+		})
+	}
+}
+
+func TestExpiredCodesAreDropped(t *testing.T) {
+	clk := NewClock(fixedStart)
+	ca := newFake(t, WithClock(clk))
+	signIn(t, ca, "ada")
+	clk.Advance(CodeLifetime)
+	signIn(t, ca, "bob") // makes a code, and sweeps
+	ca.mu.Lock()
+	n := len(ca.codes)
+	ca.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d codes held, want only the fresh one", n)
+	}
+}
