@@ -22,7 +22,7 @@ FUZZ_TARGETS := \
 # System programs the tests drive for real, as program:debian-package.
 SYSTEM_DEPS := chromium:chromium redis-server:redis-server
 
-.PHONY: all run test deps vet unit fuzz bench fmt-check
+.PHONY: all run test deps vet unit fuzz bench loadtest fmt-check
 
 all: test
 
@@ -81,3 +81,10 @@ bench:
 	$(GO) tool benchstat -filter '.name:SessionWideLogout' -col /impl $(BENCHOUT)
 	@echo; echo "== target 7: Load with and without the memory revocation list"
 	$(GO) tool benchstat -filter '.name:Load' -col /revocations $(BENCHOUT)
+
+## loadtest: the example under load, local then session-wide logout.
+LOADTEST_C ?= 16
+LOADTEST_D ?= 10s
+loadtest:
+	$(GO) run ./internal/loadtest -c $(LOADTEST_C) -d $(LOADTEST_D) -mode local
+	$(GO) run ./internal/loadtest -c $(LOADTEST_C) -d $(LOADTEST_D) -mode everywhere

@@ -108,3 +108,29 @@ func randomBytes(n int) []byte {
 	_, _ = rand.Read(b) // never fails (crypto/rand crashes the program instead)
 	return b
 }
+
+// RecentSessions returns the newest n sessions, newest first, and how many
+// sessions there are in all: a page can list a few without copying
+// thousands.
+func (ca *CentralAuth) RecentSessions(n int) (recent []Session, total int) {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	total = len(ca.sessions)
+	for i := total - 1; i >= 0 && len(recent) < n; i-- {
+		recent = append(recent, *ca.sessions[i])
+	}
+	return recent, total
+}
+
+// ActiveCount returns how many sessions are still active.
+func (ca *CentralAuth) ActiveCount() int {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	n := 0
+	for _, s := range ca.sessions {
+		if s.Active {
+			n++
+		}
+	}
+	return n
+}

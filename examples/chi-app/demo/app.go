@@ -44,7 +44,7 @@ func (m mount) String() string {
 
 // sessionLister is the embedded CentralAuth, as the demo page lists it.
 type sessionLister interface {
-	Sessions() []testutil.Session
+	RecentSessions(n int) (recent []testutil.Session, total int)
 }
 
 // appConfig is what one app of the example needs.

@@ -95,6 +95,9 @@ func tokenPrefix(token string) string {
 	return token[:n] + "…"
 }
 
+// maxListedSessions bounds the demo's list of CentralAuth sessions.
+const maxListedSessions = 20
+
 // sessionRow is one line of the demo's list of CentralAuth sessions.
 type sessionRow struct {
 	ID, User, TokenPrefix string
@@ -106,8 +109,13 @@ type sessionRow struct {
 // homeData is everything the home page shows.
 func (a *app) homeData(st status) any {
 	var rows []sessionRow
+	var more int
 	if a.cfg.Demo != nil {
-		for _, s := range a.cfg.Demo.Sessions() {
+		// Newest first, and only the newest few: under load there are
+		// thousands, and the one just made is the one to look at.
+		recent, total := a.cfg.Demo.RecentSessions(maxListedSessions)
+		more = total - len(recent)
+		for _, s := range recent {
 			row := sessionRow{
 				ID:          s.ID,
 				User:        s.User,
@@ -121,10 +129,6 @@ func (a *app) homeData(st status) any {
 			}
 			rows = append(rows, row)
 		}
-		// Newest first: the one just made is the one to look at.
-		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
-			rows[i], rows[j] = rows[j], rows[i]
-		}
 	}
 	return struct {
 		App, Mount, OtherName, OtherURL string
@@ -135,6 +139,7 @@ func (a *app) homeData(st status) any {
 		Demo                            bool
 		Status                          status
 		Sessions                        []sessionRow
+		MoreSessions                    int
 	}{
 		App: a.cfg.Name, Mount: a.cfg.Mount.String(), OtherName: a.cfg.OtherName, OtherURL: a.cfg.OtherURL,
 		CookieName: a.cfg.CookieName, CookiePath: cookiePath,
@@ -143,6 +148,6 @@ func (a *app) homeData(st status) any {
 		CentralAuthURL: a.provider.origin(),
 		Demo:           a.cfg.Demo != nil,
 		Status:         st,
-		Sessions:       rows,
+		Sessions:       rows, MoreSessions: more,
 	}
 }

@@ -109,6 +109,7 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 {{- end}}
 </tbody>
 </table>
+{{- if .MoreSessions}}<p id="more-sessions">and {{.MoreSessions}} older sessions.</p>{{end}}
 {{- else}}
 <p id="no-sessions">No sessions yet: log in.</p>
 {{- end}}
