@@ -21,8 +21,8 @@ func TestREADMESnippetsAreExamples(t *testing.T) {
 	}
 	marked := regexp.MustCompile("(?s)<!-- example: (\\S+) (\\S+) -->\n```go\n(.*?)```")
 	matches := marked.FindAllSubmatch(readme, -1)
-	if len(matches) < 3 {
-		t.Fatalf("found %d marked snippets in README.md, want at least 3", len(matches))
+	if all := strings.Count(string(readme), "```go\n"); len(matches) != all || all < 3 {
+		t.Fatalf("README.md has %d Go snippets, %d of them marked as Examples; every one must be", all, len(matches))
 	}
 	for _, m := range matches {
 		file, fn, snippet := string(m[1]), string(m[2]), string(m[3])

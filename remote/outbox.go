@@ -151,9 +151,15 @@ func (o *Outbox) Enqueue(ctx context.Context, token string) error {
 	return nil
 }
 
-// Stats reports on the Outbox. Pending is -1 if the queue cannot be asked.
+// statsTimeout bounds how long Stats waits for the queue's count.
+const statsTimeout = time.Second
+
+// Stats reports on the Outbox. Pending is -1 if the queue cannot be asked
+// within a second.
 func (o *Outbox) Stats() OutboxStats {
-	pending, err := o.queue.Len(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), statsTimeout)
+	defer cancel()
+	pending, err := o.queue.Len(ctx)
 	if err != nil {
 		pending = -1
 	}
@@ -174,7 +180,12 @@ func (o *Outbox) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrUnreadableEntry):
+			// The queue set the entry aside; the others are still due.
+			o.cfg.logger.LogAttrs(ctx, slog.LevelError, "outbox: unreadable entry set aside", slog.Any("error", err))
+			worked = true
+		case err != nil:
 			o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "outbox: queue unavailable", slog.Any("error", err))
 		}
 		if worked {
@@ -223,10 +234,14 @@ func (o *Outbox) step(ctx context.Context) (worked bool, err error) {
 	sendErr := o.client.Logout(attemptCtx, e.Token)
 	cancel()
 	e.Attempts++
+	// Recording the outcome must survive a shutdown that begins right
+	// after CentralAuth answered, or the logout would be sent again.
+	recordCtx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), o.cfg.attemptLimit)
+	defer cancelRecord()
 	switch {
 	case sendErr == nil:
 		o.delivered.Add(1)
-		return true, o.queue.Ack(ctx, e)
+		return true, o.queue.Ack(recordCtx, e)
 	case ctx.Err() != nil:
 		// Shutting down: leave the entry to its lease, so another
 		// worker (or this one, restarted) picks it up.
@@ -235,13 +250,13 @@ func (o *Outbox) step(ctx context.Context) (worked bool, err error) {
 		o.dropped.Add(1)
 		o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "outbox: CentralAuth refused a queued logout; dropping it",
 			slog.String("entry", e.ID), slog.Any("error", sendErr))
-		return true, o.queue.Ack(ctx, e)
+		return true, o.queue.Ack(recordCtx, e)
 	}
 	o.retries.Add(1)
 	next := o.cfg.clock.Now().Add(o.backoff(e.Attempts, sendErr))
 	o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "outbox: queued logout failed; will retry",
 		slog.String("entry", e.ID), slog.Int("attempts", e.Attempts), slog.Time("next", next), slog.Any("error", sendErr))
-	return true, o.queue.Release(ctx, e, next)
+	return true, o.queue.Release(recordCtx, e, next)
 }
 
 // backoff doubles from about a second up to five minutes, jittered, and

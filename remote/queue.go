@@ -54,6 +54,11 @@ func (e Entry) String() string {
 	return "remote.Entry(" + e.ID + ")"
 }
 
+// ErrUnreadableEntry is matched by the error a Queue's Claim returns for an
+// entry it could not read (a token that does not decrypt, say) and has set
+// aside or dropped. The Outbox logs it at Error and carries on.
+var ErrUnreadableEntry = errors.New("remote: queued entry unreadable")
+
 // ErrQueueFull is matched by the error a bounded Queue's Enqueue returns
 // when it holds its maximum.
 var ErrQueueFull = errors.New("remote: outbox queue full")

@@ -57,3 +57,17 @@ func ExampleNewTokenCookie() {
 	fmt.Println(s.IDToken, err)
 	// Output: eyJhbGciOiJkaXIifQ..iv.cipher.tag <nil>
 }
+
+// Save the session in the login callback, once CentralAuth has given the
+// app its token.
+func ExampleStore_Save() {
+	loginCallback := func(w http.ResponseWriter, r *http.Request, store *session.Store, tokenFromCentralAuth string) {
+		sess := &session.Session{AccessToken: tokenFromCentralAuth}
+		if err := store.Save(w, sess); err != nil { // sets sess.ID to a random 128-bit ID
+			http.Error(w, "login failed", http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}
+	_ = loginCallback
+}

@@ -81,15 +81,19 @@ func (s *Store) checkRevoked(ctx context.Context, id string) error {
 
 // Revoke adds sess's ID to the revocation list until the cookie could
 // expire: sess.Expires, or now + MaxAge if that is sooner or Expires is
-// unset. It does nothing, and returns nil, without WithRevocations or
+// unset, plus the minute of clock skew that Load tolerates. It does nothing, and returns nil, without WithRevocations or
 // without an ID.
 func (s *Store) Revoke(ctx context.Context, sess *Session) error {
 	if s.cfg.revocations == nil || sess == nil || sess.ID == "" {
 		return nil
 	}
-	until := s.clock.Now().Add(s.cfg.maxAge)
-	if !sess.Expires.IsZero() && sess.Expires.Before(until) {
-		until = sess.Expires
+	// Load accepts cookies issued up to clockSkew ahead of this server's
+	// clock, so the entry outlives the cookie by that much too; the margin
+	// also covers a revocation store whose clock runs a little fast.
+	margin := clockSkew * time.Second
+	until := s.clock.Now().Add(s.cfg.maxAge + margin)
+	if !sess.Expires.IsZero() && sess.Expires.Add(margin).Before(until) {
+		until = sess.Expires.Add(margin)
 	}
 	return s.cfg.revocations.Revoke(ctx, sess.ID, until)
 }

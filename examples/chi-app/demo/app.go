@@ -1,10 +1,12 @@
 package demo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 
@@ -70,7 +72,28 @@ type appConfig struct {
 	// HTTPClient talks to CentralAuth's login endpoints; nil means a
 	// default client (see newProvider).
 	HTTPClient *http.Client
+	// Revocations and Queue keep logouts server-side: the revoked session
+	// IDs and the session-wide logouts to retry. Nil means in memory; with
+	// REDIS_URL they are in Redis, shared by every instance.
+	Revocations session.RevocationList
+	Queue       remote.Queue
+	// Workers runs the outbox's worker for the app's lifetime; nil runs
+	// none (queued logouts then wait).
+	Workers *workers
 }
+
+// workers runs background loops until the example stops.
+type workers struct {
+	ctx context.Context
+	wg  sync.WaitGroup
+}
+
+func (w *workers) run(fn func(context.Context) error) {
+	w.wg.Go(func() { _ = fn(w.ctx) })
+}
+
+// memoryQueueLimit bounds the in-memory outbox of one app.
+const memoryQueueLimit = 10_000
 
 // app is one running app: its cookie store, its CentralAuth clients and
 // its pages.
@@ -92,6 +115,12 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	}
 	log := cfg.Logger.With("app", cfg.Name)
 
+	if cfg.Revocations == nil {
+		cfg.Revocations = session.NewMemoryRevocations()
+	}
+	if cfg.Queue == nil {
+		cfg.Queue = remote.NewMemoryQueue(memoryQueueLimit)
+	}
 	store, err := session.NewStore(cfg.HashKey,
 		session.WithEncryptionKey(cfg.EncryptionKey),
 		session.WithCookieName(cfg.CookieName),
@@ -102,7 +131,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		session.WithInsecure(),
 		// A logged-out session stays logged out, even if a copy of its
 		// cookie is replayed before it expires.
-		session.WithRevocations(session.NewMemoryRevocations()),
+		session.WithRevocations(cfg.Revocations),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("chi-app: session store: %w", err)
@@ -116,6 +145,12 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		return nil, fmt.Errorf("chi-app: CentralAuth client: %w", err)
 	}
 	a := &app{cfg: cfg, store: store, provider: prov, log: log, stateCookie: cfg.CookieName + "_state"}
+	// A session-wide logout that CentralAuth cannot take right now is
+	// queued and retried, not lost.
+	outbox := remote.NewOutbox(rc, cfg.Queue, remote.WithOutboxLogger(log))
+	if cfg.Workers != nil {
+		cfg.Workers.run(outbox.Run)
+	}
 
 	common := []middleware.Option{
 		middleware.WithSessionStore(store),
@@ -135,6 +170,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		middleware.WithPath(everywherePath),
 		middleware.WithRemote(rc),
 		middleware.WithSessionWide(true),
+		middleware.WithOutbox(outbox),
 	)...)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ const (
 	envEncryptionKey = "SESSION_ENCRYPTION_KEY"
 	envAddr          = "ADDR"
 	envAddrB         = "ADDR_B"
+	envRedisURL      = "REDIS_URL"
 )
 
 // Defaults of the settings that have one.
@@ -50,6 +51,9 @@ type config struct {
 	// GeneratedKeys says that demo mode made random session keys, so
 	// sessions do not survive a restart.
 	GeneratedKeys bool
+	// RedisURL, when set, keeps revocations and the outbox in Redis
+	// instead of memory, as an app with many instances would.
+	RedisURL string
 }
 
 // Demo reports whether the example runs on the embedded CentralAuth.
@@ -131,6 +135,14 @@ func parseConfig(lookup func(string) (string, bool)) (config, error) {
 			continue
 		}
 		*k.dst = key
+	}
+
+	c.RedisURL = get(envRedisURL)
+	if c.RedisURL != "" {
+		// Not quoted back: the URL may hold Redis's password.
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad(envRedisURL, "is not a redis:// or rediss:// URL")
+		}
 	}
 
 	c.AddrA, c.AddrB = get(envAddr), get(envAddrB)

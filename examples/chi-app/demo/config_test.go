@@ -183,6 +183,18 @@ func TestParseConfig(t *testing.T) {
 		{name: "demo on localhost and ::1", env: map[string]string{envAddr: "localhost:8080", envAddrB: "[::1]:8081"}},
 		{name: "demo off loopback", env: map[string]string{envAddr: "192.0.2.7:8080"}, wantVars: []string{envAddr}},
 		{
+			name: "Redis URL",
+			env:  map[string]string{envRedisURL: "redis://:pw-secret@127.0.0.1:6379/2"},
+			check: func(t *testing.T, c config) {
+				if c.RedisURL != "redis://:pw-secret@127.0.0.1:6379/2" {
+					t.Errorf("RedisURL = %q", c.RedisURL)
+				}
+			},
+		},
+		{name: "Redis URL with TLS", env: map[string]string{envRedisURL: "rediss://cache.internal:6380"}},
+		{name: "Redis URL with another scheme", env: map[string]string{envRedisURL: "http://:pw-secret@127.0.0.1:6379"}, wantVars: []string{envRedisURL}},
+		{name: "Redis URL without a host", env: map[string]string{envRedisURL: "redis://"}, wantVars: []string{envRedisURL}},
+		{
 			name:     "every problem at once",
 			env:      map[string]string{envBaseURL: "ftp://x", envHashKey: "zz", envAddr: "nope"},
 			wantVars: []string{envBaseURL, envClientID, envClientSecret, envHashKey, envEncryptionKey, envAddr},

@@ -17,6 +17,8 @@ package demo
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +28,7 @@ import (
 	"time"
 
 	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/session/redisstore"
 )
 
 // shutdownTimeout bounds how long Ctrl-C waits for requests in flight.
@@ -41,6 +44,8 @@ type Running struct {
 
 	cfg      config
 	servers  []*http.Server
+	workers  *workers
+	stopWork context.CancelFunc
 	serveErr chan error
 	closers  []func()
 }
@@ -52,9 +57,11 @@ func Start(lookup func(string) (string, bool), logger *slog.Logger) (_ *Running,
 	if err != nil {
 		return nil, err
 	}
-	rn := &Running{cfg: cfg}
+	rn := &Running{cfg: cfg, stopWork: func() {}, workers: &workers{}}
 	defer func() {
 		if err != nil {
+			rn.stopWork()
+			rn.workers.wg.Wait()
 			rn.close()
 		}
 	}()
@@ -82,7 +89,11 @@ func Start(lookup func(string) (string, bool), logger *slog.Logger) (_ *Running,
 	rn.closers = append(rn.closers, func() { lnB.Close() })
 	rn.URLA, rn.URLB = publicURL(cfg.AddrA, lnA.Addr()), publicURL(cfg.AddrB, lnB.Addr())
 
-	for _, c := range exampleApps(cfg, baseURL, lister, rn.URLA, rn.URLB, logger) {
+	apps := exampleApps(cfg, baseURL, lister, rn.URLA, rn.URLB, logger)
+	if err := rn.serverSide(cfg, apps); err != nil {
+		return nil, err
+	}
+	for _, c := range apps {
 		h, err := newApp(c)
 		if err != nil {
 			return nil, err
@@ -94,6 +105,41 @@ func Start(lookup func(string) (string, bool), logger *slog.Logger) (_ *Running,
 		go func() { rn.serveErr <- rn.servers[i].Serve(ln) }()
 	}
 	return rn, nil
+}
+
+// serverSide gives the apps their revocation lists and outbox queues: in
+// memory (each app its own), or with REDIS_URL in Redis, under one key
+// prefix per app, as two instances of one app would share them. It also
+// starts the outbox workers, which Wait stops.
+func (rn *Running) serverSide(cfg config, apps []appConfig) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	rn.workers, rn.stopWork = &workers{ctx: ctx}, cancel
+	for i := range apps {
+		apps[i].Workers = rn.workers
+	}
+	if cfg.RedisURL == "" {
+		return nil
+	}
+	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+	defer ccancel()
+	rdb, err := redisstore.Connect(cctx, cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("%s: %w", envRedisURL, err)
+	}
+	rn.closers = append(rn.closers, func() { rdb.Close() })
+	// The outbox seals tokens at rest with a key of its own, derived from
+	// the cookie encryption key so that the example needs no third key.
+	mac := hmac.New(sha256.New, cfg.EncryptionKey)
+	mac.Write([]byte("centralauth-go/logout example outbox"))
+	outboxKey := mac.Sum(nil)
+	for i := range apps {
+		prefix := redisstore.WithPrefix("centralauth-example:" + apps[i].CookieName + ":")
+		apps[i].Revocations = redisstore.NewRevocations(rdb, prefix)
+		if apps[i].Queue, err = redisstore.NewQueue(rdb, outboxKey, prefix); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Wait serves until ctx ends or a server stops by itself, then shuts
@@ -112,6 +158,8 @@ func (rn *Running) Wait(ctx context.Context) error {
 			err = errors.Join(err, fmt.Errorf("shutting down: %w", serr))
 		}
 	}
+	rn.stopWork()
+	rn.workers.wg.Wait()
 	rn.close()
 	return err
 }

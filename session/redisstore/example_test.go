@@ -1,0 +1,52 @@
+package redisstore_test
+
+import (
+	"context"
+	"log"
+	"os"
+
+	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/remote"
+	"github.com/centralauth-go/logout/session"
+	"github.com/centralauth-go/logout/session/redisstore"
+)
+
+// Every instance of the app runs this set-up against the same Redis, with
+// the same keys. It has no Output: it needs a Redis server to run.
+func Example() {
+	ctx := context.Background()
+	rdb, err := redisstore.Connect(ctx, os.Getenv("REDIS_URL")) // redis://user:password@host:6379/0
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rdb.Close()
+
+	hashKey := []byte(os.Getenv("SESSION_HASH_KEY"))        // 32+ bytes from your secret store
+	outboxKey := []byte(os.Getenv("OUTBOX_ENCRYPTION_KEY")) // 32 bytes from your secret store
+
+	store, err := session.NewStore(hashKey, session.WithRevocations(redisstore.NewRevocations(rdb)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	queue, err := redisstore.NewQueue(rdb, outboxKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	centralauth, err := remote.NewClient("my-client-id", os.Getenv("CENTRALAUTH_SECRET"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	outbox := remote.NewOutbox(centralauth, queue)
+	go outbox.Run(ctx) // retries session-wide logouts that failed
+
+	logout, err := middleware.NewLogoutHandler(
+		middleware.WithSessionStore(store),
+		middleware.WithRemote(centralauth),
+		middleware.WithSessionWide(true),
+		middleware.WithOutbox(outbox),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = logout // mount it at /logout
+}

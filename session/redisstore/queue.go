@@ -1,0 +1,248 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/centralauth-go/logout/remote"
+)
+
+var _ remote.Queue = (*Queue)(nil)
+
+// ErrUnreadableEntry is matched by the error Claim returns for an entry
+// whose token cannot be decrypted. An entry that is corrupt or was tampered
+// with is dropped. One sealed under another encryption key (an instance
+// configured with a different key) is left for an instance that has that
+// key, and dropped once it is older than remote.DefaultOutboxMaxAge. Either
+// way the next Claim moves on to other entries; the Outbox logs the error.
+// It also matches remote.ErrUnreadableEntry, which is what the Outbox
+// looks for.
+var ErrUnreadableEntry = fmt.Errorf("redisstore: outbox entry cannot be decrypted (%w)", remote.ErrUnreadableEntry)
+
+// Queue is a remote.Queue in Redis: its entries survive an app restart and
+// are shared by the workers of every instance that uses the same Redis,
+// prefix and encryption key. Claim, Ack and Release are atomic Lua scripts,
+// so two workers never hold the same entry at once, and a worker whose
+// lease ran out cannot Ack or Release an entry another worker now holds.
+// Tokens are stored sealed with AES-GCM. It is safe for concurrent use.
+type Queue struct {
+	rdb         redis.UniversalClient
+	sealer      *sealer
+	due         string // the sorted set of entry IDs by visible-at time
+	entryPrefix string // + entry ID = the entry's hash
+	maxEntries  int64
+}
+
+// NewQueue returns a queue kept in rdb, which the caller configures and
+// closes. encryptionKey (16, 24 or 32 random bytes: AES-128, -192 or -256;
+// it is not kept) seals every token; all instances must share it, and a
+// token sealed under one key cannot be read under another, so change it
+// only when the queue is empty (Len 0). It takes WithPrefix and
+// WithMaxEntries. Errors match ErrInvalidConfig and never contain the key.
+func NewQueue(rdb redis.UniversalClient, encryptionKey []byte, opts ...Option) (*Queue, error) {
+	if rdb == nil {
+		return nil, configError("nil Redis client")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSealer(encryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Queue{
+		rdb:         rdb,
+		sealer:      s,
+		due:         cfg.prefix + "outbox:due",
+		entryPrefix: cfg.prefix + "outbox:e:",
+		maxEntries:  cfg.maxEntries,
+	}, nil
+}
+
+// The scripts below touch only the keys they are given, except claimScript,
+// which cannot know the entry's key before it has picked the entry and
+// derives it from the entry-key prefix in KEYS[2]; with Redis Cluster a
+// hash tag in the prefix keeps it in the slot of KEYS[1].
+
+// enqueueScript adds an entry, unless the queue is bounded and full.
+//
+// KEYS[1]: due set; KEYS[2]: entry hash.
+// ARGV[1]: entry ID; ARGV[2]: sealed token; ARGV[3]: now (ms); ARGV[4]: bound (0: none).
+var enqueueScript = redis.NewScript(`
+local bound = tonumber(ARGV[4])
+if bound > 0 and redis.call('ZCARD', KEYS[1]) >= bound then return 0 end
+redis.call('HSET', KEYS[2], 'tok', ARGV[2], 'enq', ARGV[3], 'att', '0')
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+`)
+
+// claimScript hands out the entry that has been due the longest: it moves
+// the entry's visible-at time to the end of the lease and records the new
+// lease token, and returns {id, sealed token, enqueued-at, attempts}. An
+// index member whose hash is missing is removed and the next one tried.
+//
+// KEYS[1]: due set; KEYS[2]: entry-key prefix.
+// ARGV[1]: now (ms); ARGV[2]: end of the lease (ms); ARGV[3]: lease token.
+var claimScript = redis.NewScript(`
+for _ = 1, 16 do
+  local id = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)[1]
+  if not id then return false end
+  local key = KEYS[2] .. id
+  local f = redis.call('HMGET', key, 'tok', 'enq', 'att')
+  if f[1] then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id)
+    redis.call('HSET', key, 'lease', ARGV[3])
+    return {id, f[1], f[2] or '0', f[3] or '0'}
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+return false
+`)
+
+// ackScript removes an entry if the caller still holds its lease.
+//
+// KEYS[1]: due set; KEYS[2]: entry hash. ARGV[1]: entry ID; ARGV[2]: lease token.
+var ackScript = redis.NewScript(`
+if redis.call('HGET', KEYS[2], 'lease') ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
+`)
+
+// releaseScript makes an entry visible again at a given time, with its
+// attempts recorded, if the caller still holds its lease.
+//
+// KEYS[1]: due set; KEYS[2]: entry hash.
+// ARGV[1]: entry ID; ARGV[2]: lease token; ARGV[3]: next (ms); ARGV[4]: attempts.
+var releaseScript = redis.NewScript(`
+if redis.call('HGET', KEYS[2], 'lease') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], 'att', ARGV[4])
+redis.call('HDEL', KEYS[2], 'lease')
+redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
+return 1
+`)
+
+// Enqueue implements remote.Queue: it stores a logout for token, sealed,
+// due at now. It returns remote.ErrNoToken for an empty token, and an error
+// matching remote.ErrQueueFull when WithMaxEntries bounds the queue and it
+// is full.
+func (q *Queue) Enqueue(ctx context.Context, token string, now time.Time) error {
+	if token == "" {
+		return remote.ErrNoToken
+	}
+	id := randomHex(12)
+	n, err := enqueueScript.Run(ctx, q.rdb, []string{q.due, q.entryPrefix + id},
+		id, q.sealer.seal(id, token), now.UnixMilli(), q.maxEntries).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("redisstore: enqueue: %w", err)
+	case n == 0:
+		return fmt.Errorf("redisstore: %w (%d entries)", remote.ErrQueueFull, q.maxEntries)
+	}
+	return nil
+}
+
+// Claim implements remote.Queue: it hands out the entry that has been due
+// the longest at now, hidden from other workers until now+lease. An entry
+// that cannot be decrypted is not handed out: see ErrUnreadableEntry.
+func (q *Queue) Claim(ctx context.Context, now time.Time, lease time.Duration) (remote.Entry, bool, error) {
+	leaseToken := randomHex(16)
+	res, err := claimScript.Run(ctx, q.rdb, []string{q.due, q.entryPrefix},
+		now.UnixMilli(), now.Add(lease).UnixMilli(), leaseToken).Slice()
+	if errors.Is(err, redis.Nil) {
+		return remote.Entry{}, false, nil
+	}
+	if err != nil {
+		return remote.Entry{}, false, fmt.Errorf("redisstore: claim: %w", err)
+	}
+	id, sealed, enq, att := field(res, 0), field(res, 1), field(res, 2), field(res, 3)
+	e := remote.Entry{ID: id, Lease: leaseToken}
+	enqMS, err1 := strconv.ParseInt(enq, 10, 64)
+	attempts, err2 := strconv.Atoi(att)
+	e.EnqueuedAt, e.Attempts = time.UnixMilli(enqMS), attempts
+	token, err := q.sealer.open(id, []byte(sealed))
+	if err == nil && (err1 != nil || err2 != nil || len(res) != 4) {
+		err = errCorrupt
+	}
+	if err == nil {
+		e.Token = token
+		return e, true, nil
+	}
+	return remote.Entry{}, false, q.unreadable(ctx, e, now, err)
+}
+
+// unreadable disposes of an entry that Claim could not open, and returns
+// the error that says so.
+func (q *Queue) unreadable(ctx context.Context, e remote.Entry, now time.Time, cause error) error {
+	var qerr error
+	what := "dropped it"
+	if errors.Is(cause, errForeignKey) && now.Sub(e.EnqueuedAt) <= remote.DefaultOutboxMaxAge {
+		// Visible again at once, attempts unchanged, for an instance
+		// that has the key.
+		qerr = q.Release(ctx, e, now)
+		what = "left it for an instance that has that key"
+	} else {
+		qerr = q.Ack(ctx, e)
+	}
+	return errors.Join(fmt.Errorf("%w: entry %s: %w; %s", ErrUnreadableEntry, e.ID, cause, what), qerr)
+}
+
+// Ack implements remote.Queue: it deletes the entry if e.Lease is still its
+// lease, and does nothing otherwise.
+func (q *Queue) Ack(ctx context.Context, e remote.Entry) error {
+	if e.Lease == "" {
+		return nil
+	}
+	if err := ackScript.Run(ctx, q.rdb, []string{q.due, q.entryPrefix + e.ID}, e.ID, e.Lease).Err(); err != nil {
+		return fmt.Errorf("redisstore: ack: %w", err)
+	}
+	return nil
+}
+
+// Release implements remote.Queue: if e.Lease is still the entry's lease,
+// it records e.Attempts and makes the entry visible again at next;
+// otherwise it does nothing.
+func (q *Queue) Release(ctx context.Context, e remote.Entry, next time.Time) error {
+	if e.Lease == "" {
+		return nil
+	}
+	err := releaseScript.Run(ctx, q.rdb, []string{q.due, q.entryPrefix + e.ID},
+		e.ID, e.Lease, next.UnixMilli(), e.Attempts).Err()
+	if err != nil {
+		return fmt.Errorf("redisstore: release: %w", err)
+	}
+	return nil
+}
+
+// Len implements remote.Queue: the number of entries, claimed ones
+// included, across all instances.
+func (q *Queue) Len(ctx context.Context) (int64, error) {
+	n, err := q.rdb.ZCard(ctx, q.due).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: queue length: %w", err)
+	}
+	return n, nil
+}
+
+// field returns res[i] as a string, or "" when it is missing or not one.
+func field(res []any, i int) string {
+	if i >= len(res) {
+		return ""
+	}
+	s, _ := res[i].(string)
+	return s
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,481 @@
+package redisstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/centralauth-go/logout/internal/redistest"
+	"github.com/centralauth-go/logout/remote"
+	"github.com/centralauth-go/logout/session/redisstore"
+)
+
+var t0 = time.UnixMilli(1_900_000_000_000) // whole milliseconds, like Redis scores
+
+const lease = 30 * time.Second
+
+func mustEnqueue(t *testing.T, q *redisstore.Queue, token string, at time.Time) {
+	t.Helper()
+	if err := q.Enqueue(t.Context(), token, at); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+}
+
+func mustClaim(t *testing.T, q *redisstore.Queue, now time.Time) remote.Entry {
+	t.Helper()
+	e, ok, err := q.Claim(t.Context(), now, lease)
+	if err != nil || !ok {
+		t.Fatalf("Claim at %v: ok %v, err %v; want an entry", now.Sub(t0), ok, err)
+	}
+	return e
+}
+
+func mustNotClaim(t *testing.T, q *redisstore.Queue, now time.Time) {
+	t.Helper()
+	e, ok, err := q.Claim(t.Context(), now, lease)
+	if err != nil || ok {
+		t.Fatalf("Claim at %v = %v, %v, %v; want nothing", now.Sub(t0), e, ok, err)
+	}
+}
+
+func wantLen(t *testing.T, q *redisstore.Queue, want int64) {
+	t.Helper()
+	if n, err := q.Len(t.Context()); err != nil || n != want {
+		t.Fatalf("Len = %d, %v; want %d", n, err, want)
+	}
+}
+
+func TestQueueClaimAckRelease(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	tests := []struct {
+		name string
+		run  func(t *testing.T, q *redisstore.Queue)
+	}{
+		{"empty queue has nothing to claim", func(t *testing.T, q *redisstore.Queue) {
+			mustNotClaim(t, q, t0)
+			wantLen(t, q, 0)
+		}},
+		{"claim returns the entry as enqueued", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "tok-1", t0)
+			e := mustClaim(t, q, t0)
+			if e.Token != "tok-1" || !e.EnqueuedAt.Equal(t0) || e.Attempts != 0 || e.ID == "" || e.Lease == "" {
+				t.Fatalf("claimed %+v", e)
+			}
+			wantLen(t, q, 1) // claimed entries count
+		}},
+		{"not due before its time", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "tok", t0)
+			mustNotClaim(t, q, t0.Add(-time.Millisecond))
+			mustClaim(t, q, t0)
+		}},
+		{"claimed entry is hidden for the lease", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "tok", t0)
+			mustClaim(t, q, t0)
+			mustNotClaim(t, q, t0)
+			mustNotClaim(t, q, t0.Add(lease-time.Millisecond))
+		}},
+		{"lease expiry makes it claimable again, under a new lease", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "tok", t0)
+			first := mustClaim(t, q, t0)
+			second := mustClaim(t, q, t0.Add(lease))
+			if second.ID != first.ID || second.Lease == first.Lease || second.Token != "tok" {
+				t.Fatalf("reclaimed %+v after %+v", second, first)
+			}
+		}},
+		{"ack removes", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "tok", t0)
+			e := mustClaim(t, q, t0)
+			if err := q.Ack(t.Context(), e); err != nil {
+				t.Fatal(err)
+			}
+			wantLen(t, q, 0)
+			mustNotClaim(t, q, t0.Add(time.Hour))
+		}},
+		{"release schedules the next attempt and records attempts", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "tok", t0)
+			e := mustClaim(t, q, t0)
+			e.Attempts = 3
+			next := t0.Add(time.Minute)
+			if err := q.Release(t.Context(), e, next); err != nil {
+				t.Fatal(err)
+			}
+			mustNotClaim(t, q, next.Add(-time.Millisecond))
+			again := mustClaim(t, q, next)
+			if again.Attempts != 3 || again.Token != "tok" || !again.EnqueuedAt.Equal(t0) {
+				t.Fatalf("after release claimed %+v", again)
+			}
+		}},
+		{"release can make it visible before the lease ends", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "tok", t0)
+			e := mustClaim(t, q, t0)
+			if err := q.Release(t.Context(), e, t0); err != nil {
+				t.Fatal(err)
+			}
+			mustClaim(t, q, t0)
+		}},
+		{"stale lease cannot ack", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "tok", t0)
+			stale := mustClaim(t, q, t0)
+			current := mustClaim(t, q, t0.Add(lease)) // stale's lease ran out
+			if err := q.Ack(t.Context(), stale); err != nil {
+				t.Fatal(err)
+			}
+			wantLen(t, q, 1)
+			mustNotClaim(t, q, t0.Add(lease)) // still hidden under current's lease
+			if err := q.Ack(t.Context(), current); err != nil {
+				t.Fatal(err)
+			}
+			wantLen(t, q, 0)
+		}},
+		{"stale lease cannot release", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "tok", t0)
+			stale := mustClaim(t, q, t0)
+			current := mustClaim(t, q, t0.Add(lease))
+			stale.Attempts = 9
+			if err := q.Release(t.Context(), stale, t0); err != nil {
+				t.Fatal(err)
+			}
+			mustNotClaim(t, q, t0.Add(lease)) // the release was ignored
+			current.Attempts = 1
+			if err := q.Release(t.Context(), current, t0.Add(lease)); err != nil {
+				t.Fatal(err)
+			}
+			if e := mustClaim(t, q, t0.Add(lease)); e.Attempts != 1 {
+				t.Fatalf("attempts %d, want 1 (the stale release's 9 ignored)", e.Attempts)
+			}
+		}},
+		{"a released lease cannot ack", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "tok", t0)
+			e := mustClaim(t, q, t0)
+			if err := q.Release(t.Context(), e, t0); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Ack(t.Context(), e); err != nil {
+				t.Fatal(err)
+			}
+			wantLen(t, q, 1)
+			if err := q.Ack(t.Context(), remote.Entry{ID: e.ID}); err != nil { // no lease at all
+				t.Fatal(err)
+			}
+			wantLen(t, q, 1)
+		}},
+		{"longest due first", func(t *testing.T, q *redisstore.Queue) {
+			mustEnqueue(t, q, "second", t0.Add(time.Second))
+			mustEnqueue(t, q, "first", t0)
+			mustEnqueue(t, q, "third", t0.Add(2*time.Second))
+			for _, want := range []string{"first", "second", "third"} {
+				if e := mustClaim(t, q, t0.Add(time.Minute)); e.Token != want {
+					t.Fatalf("claimed %q, want %q", e.Token, want)
+				}
+			}
+		}},
+		{"empty token", func(t *testing.T, q *redisstore.Queue) {
+			if err := q.Enqueue(t.Context(), "", t0); !errors.Is(err, remote.ErrNoToken) {
+				t.Fatalf("Enqueue(\"\") = %v, want remote.ErrNoToken", err)
+			}
+			wantLen(t, q, 0)
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.run(t, newQueue(t, rdb, redisstore.WithPrefix(fmt.Sprintf("{t%d}:", i))))
+		})
+	}
+}
+
+// TestQueueConcurrentClaims: many workers claim at once; each entry goes to
+// exactly one of them.
+func TestQueueConcurrentClaims(t *testing.T) {
+	srv := redistest.Start(t)
+	const entries, workers = 300, 16
+	q := newQueue(t, srv.Client(t))
+	for i := range entries {
+		mustEnqueue(t, q, fmt.Sprintf("tok-%d", i), t0)
+	}
+	var (
+		mu      sync.Mutex
+		byID    = map[string]int{}
+		byToken = map[string]int{}
+		wg      sync.WaitGroup
+	)
+	// Each worker gets its own client, so claims really race in Redis.
+	for range workers {
+		wq := newQueue(t, srv.Client(t))
+		wg.Go(func() {
+			for {
+				e, ok, err := wq.Claim(context.Background(), t0, lease)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !ok {
+					return
+				}
+				mu.Lock()
+				byID[e.ID]++
+				byToken[e.Token]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(byID) != entries || len(byToken) != entries {
+		t.Fatalf("claimed %d IDs and %d tokens, want %d of each", len(byID), len(byToken), entries)
+	}
+	for id, n := range byID {
+		if n != 1 {
+			t.Fatalf("entry %s handed out %d times", id, n)
+		}
+	}
+}
+
+func TestQueueEncryptionAtRest(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	q := newQueue(t, rdb)
+	tokens := []string{
+		"eyJhbGciOiJBMjU2S1ciLCJlbmMiOiJBMjU2R0NNIn0.c2VjcmV0LWtleS1tYXRlcmlhbC0x.aXYtMTIzNDU2Nzg5.Y2lwaGVydGV4dC1ib2R5LWZvci10ZXN0.dGFnLXRhZy10YWctdGFn",
+		"plain-opaque-access-token-0123456789",
+	}
+	for _, tok := range tokens {
+		mustEnqueue(t, q, tok, t0)
+	}
+	e := mustClaim(t, q, t0) // a claimed entry holds a lease: check that state too
+	e.Attempts = 1
+	if err := q.Release(t.Context(), e, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	dump := srv.Dump(t)
+	entryKeys := 0
+	for k, v := range dump {
+		if strings.HasPrefix(k, "centralauth:outbox:e:") {
+			entryKeys++
+			if !strings.Contains(v, "tok:") {
+				t.Fatalf("entry %s has no sealed token: %s", k, v)
+			}
+		}
+	}
+	if entryKeys != len(tokens) {
+		t.Fatalf("%d entry hashes in Redis, want %d: the scan would prove nothing", entryKeys, len(tokens))
+	}
+	assertNoSecretInRedis(t, srv, append(tokens, string(encKey))...)
+	// And what was sealed opens to the same tokens.
+	got := map[string]bool{}
+	for range tokens {
+		got[mustClaim(t, q, t0.Add(time.Minute)).Token] = true
+	}
+	for _, tok := range tokens {
+		if !got[tok] {
+			t.Fatalf("token %d did not survive sealing", len(tok))
+		}
+	}
+}
+
+// TestQueueUnreadableEntries tampers with the first of two entries in
+// Redis: Claim reports it, disposes of it, and the queue goes on.
+func TestQueueUnreadableEntries(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	ctx := t.Context()
+	otherKey := bytes.Repeat([]byte{0x17}, 32)
+	sealOther := func(t *testing.T, id, token string) []byte {
+		b, err := redisstore.Seal(otherKey, id, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	later := t0.Add(time.Second)
+	tests := []struct {
+		name string
+		// tamper returns the new sealed token of entry a, given both
+		// entries' IDs and sealed tokens.
+		tamper    func(t *testing.T, a, b string, sealedB []byte) any
+		claimAt   time.Time
+		wantOwner bool // an instance with otherKey still gets entry a
+	}{
+		{
+			name:    "sealed token of another entry",
+			tamper:  func(t *testing.T, a, b string, sealedB []byte) any { return sealedB },
+			claimAt: later,
+		},
+		{
+			name: "ciphertext changed",
+			tamper: func(t *testing.T, a, b string, sealedB []byte) any {
+				good, err := redisstore.Seal(encKey, a, "tok-a")
+				if err != nil {
+					t.Fatal(err)
+				}
+				good[len(good)-1] ^= 1
+				return good
+			},
+			claimAt: later,
+		},
+		{
+			name:    "truncated",
+			tamper:  func(t *testing.T, a, b string, sealedB []byte) any { return "x" },
+			claimAt: later,
+		},
+		{
+			name:      "sealed under another key is left for an instance that has it",
+			tamper:    func(t *testing.T, a, b string, sealedB []byte) any { return sealOther(t, a, "tok-a") },
+			claimAt:   later,
+			wantOwner: true,
+		},
+		{
+			name:    "sealed under another key and past the maximum age is dropped",
+			tamper:  func(t *testing.T, a, b string, sealedB []byte) any { return sealOther(t, a, "tok-a") },
+			claimAt: t0.Add(remote.DefaultOutboxMaxAge + time.Second),
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := fmt.Sprintf("{u%d}:", i)
+			key := func(id string) string { return prefix + "outbox:e:" + id }
+			q := newQueue(t, rdb, redisstore.WithPrefix(prefix))
+			mustEnqueue(t, q, "tok-a", t0)
+			mustEnqueue(t, q, "tok-b", t0.Add(time.Millisecond))
+			ids := rdb.ZRange(ctx, prefix+"outbox:due", 0, -1).Val()
+			sealedB := []byte(rdb.HGet(ctx, key(ids[1]), "tok").Val())
+			rdb.HSet(ctx, key(ids[0]), "tok", tt.tamper(t, ids[0], ids[1], sealedB))
+
+			_, ok, err := q.Claim(ctx, tt.claimAt, lease)
+			if ok || !errors.Is(err, redisstore.ErrUnreadableEntry) {
+				t.Fatalf("Claim of the tampered entry: ok %v, err %v; want ErrUnreadableEntry", ok, err)
+			}
+			if strings.Contains(err.Error(), "tok-") || !strings.Contains(err.Error(), ids[0]) {
+				t.Fatalf("error %q should name the entry and no token", err)
+			}
+			wantLeft := int64(1)
+			if tt.wantOwner {
+				wantLeft = 2
+			}
+			wantLen(t, q, wantLeft)
+			// Not wedged: the next claim gets the readable entry.
+			if e := mustClaim(t, q, tt.claimAt); e.Token != "tok-b" {
+				t.Fatalf("next claim got %q, want tok-b", e.Token)
+			}
+			if tt.wantOwner {
+				owner, err := redisstore.NewQueue(rdb, otherKey, redisstore.WithPrefix(prefix))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e := mustClaim(t, owner, tt.claimAt); e.Token != "tok-a" || e.Attempts != 0 {
+					t.Fatalf("owner claimed %+v, want tok-a with no attempt counted", e)
+				}
+			}
+		})
+	}
+}
+
+func TestQueuePersistence(t *testing.T) {
+	tests := []struct {
+		name string
+		stop func(*redistest.Server)
+	}{
+		{"graceful restart", (*redistest.Server).Stop},
+		{"crash", (*redistest.Server).Kill},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			q := newQueue(t, srv.Client(t))
+			mustEnqueue(t, q, "tok-1", t0)
+			mustEnqueue(t, q, "tok-2", t0)
+			e := mustClaim(t, q, t0)
+			e.Attempts = 2
+			if err := q.Release(t.Context(), e, t0.Add(time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			tt.stop(srv)
+			if _, err := q.Len(t.Context()); err == nil {
+				t.Fatal("Len answered with Redis down")
+			}
+			srv.Restart()
+			// A new client too, as after an app restart.
+			q2 := newQueue(t, srv.Client(t))
+			wantLen(t, q2, 2)
+			got := map[string]int{}
+			for range 2 {
+				e := mustClaim(t, q2, t0.Add(time.Minute))
+				got[e.Token] = e.Attempts
+			}
+			if len(got) != 2 || got[e.Token] != 2 {
+				t.Fatalf("after restart claimed %v, want both tokens, %s with 2 attempts", got, e.ID)
+			}
+		})
+	}
+}
+
+func TestQueueMaxEntries(t *testing.T) {
+	srv := redistest.Start(t)
+	q := newQueue(t, srv.Client(t), redisstore.WithMaxEntries(2))
+	mustEnqueue(t, q, "a", t0)
+	mustEnqueue(t, q, "b", t0)
+	err := q.Enqueue(t.Context(), "c", t0)
+	if !errors.Is(err, remote.ErrQueueFull) {
+		t.Fatalf("Enqueue past the bound: %v, want remote.ErrQueueFull", err)
+	}
+	wantLen(t, q, 2)
+	if err := q.Ack(t.Context(), mustClaim(t, q, t0)); err != nil {
+		t.Fatal(err)
+	}
+	mustEnqueue(t, q, "c", t0)
+	wantLen(t, q, 2)
+}
+
+func TestQueuePrefix(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	a := newQueue(t, rdb, redisstore.WithPrefix("{app-a}:"))
+	b := newQueue(t, rdb, redisstore.WithPrefix("{app-b}:"))
+	mustEnqueue(t, a, "tok", t0)
+	mustNotClaim(t, b, t0)
+	wantLen(t, b, 0)
+	for _, k := range rdb.Keys(t.Context(), "*").Val() {
+		if !strings.HasPrefix(k, "{app-a}:outbox:") {
+			t.Fatalf("key %q outside the prefix", k)
+		}
+	}
+	if e := mustClaim(t, a, t0); e.Token != "tok" {
+		t.Fatalf("claimed %q", e.Token)
+	}
+}
+
+func TestNewQueueErrors(t *testing.T) {
+	rdb := unusedClient(t)
+	tests := []struct {
+		name string
+		rdb  redis.UniversalClient
+		key  []byte
+		opts []redisstore.Option
+	}{
+		{"nil client", nil, encKey, nil},
+		{"no key", rdb, nil, nil},
+		{"short key", rdb, make([]byte, 15), nil},
+		{"odd key", rdb, make([]byte, 31), nil},
+		{"negative bound", rdb, encKey, []redisstore.Option{redisstore.WithMaxEntries(-1)}},
+		{"nil option", rdb, encKey, []redisstore.Option{nil}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := redisstore.NewQueue(tt.rdb, tt.key, tt.opts...)
+			if q != nil || !errors.Is(err, redisstore.ErrInvalidConfig) {
+				t.Fatalf("NewQueue = %v, %v; want ErrInvalidConfig", q, err)
+			}
+		})
+	}
+	for _, n := range []int{16, 24, 32} {
+		if _, err := redisstore.NewQueue(rdb, make([]byte, n), redisstore.WithMaxEntries(0)); err != nil {
+			t.Fatalf("%d-byte key: %v", n, err)
+		}
+	}
+}

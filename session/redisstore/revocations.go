@@ -1,0 +1,90 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/centralauth-go/logout/session"
+)
+
+var _ session.RevocationList = (*Revocations)(nil)
+
+// Revocations is a session.RevocationList in Redis, shared by every instance
+// that uses the same Redis and prefix. Pass it to session.WithRevocations.
+// It is safe for concurrent use.
+type Revocations struct {
+	rdb    redis.UniversalClient
+	prefix string
+	err    error
+}
+
+// NewRevocations returns a revocation list kept in rdb, which the caller
+// configures and closes. It takes WithPrefix (WithMaxEntries does not apply:
+// entries expire on their own). A nil client or an invalid option is
+// reported by Err, which session.WithRevocations checks, and by every call.
+func NewRevocations(rdb redis.UniversalClient, opts ...Option) *Revocations {
+	cfg, err := newConfig(opts)
+	if err == nil && rdb == nil {
+		err = configError("nil Redis client")
+	}
+	return &Revocations{rdb: rdb, prefix: cfg.prefix, err: err}
+}
+
+// Err reports a nil client or an invalid option given to NewRevocations, or
+// nil.
+func (r *Revocations) Err() error { return r.err }
+
+// key is where id's revocation lives.
+func (r *Revocations) key(id string) string { return r.prefix + "revoked:" + id }
+
+// revokeScript sets the revocation and its expiry (SET ... PXAT) unless one
+// that lasts as long or longer is already there, so a revocation is never
+// shortened. The value is the expiry itself, in milliseconds since the
+// epoch.
+//
+// KEYS[1]: the revocation key. ARGV[1]: until, in ms since the epoch.
+var revokeScript = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]))
+if cur and cur >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[1])
+return 1
+`)
+
+// Revoke implements session.RevocationList: it marks id as logged out until
+// the given time, rounded up to the millisecond, after which Redis deletes
+// the entry itself. A time already past (by this machine's clock) is a no-op,
+// and an entry that lasts longer is kept.
+func (r *Revocations) Revoke(ctx context.Context, id string, until time.Time) error {
+	if r.err != nil {
+		return r.err
+	}
+	if !until.After(time.Now()) {
+		return nil
+	}
+	ms := until.UnixMilli()
+	if until.After(time.UnixMilli(ms)) {
+		ms++ // round up: never expire before until
+	}
+	if err := revokeScript.Run(ctx, r.rdb, []string{r.key(id)}, strconv.FormatInt(ms, 10)).Err(); err != nil {
+		return fmt.Errorf("redisstore: revoke: %w", err)
+	}
+	return nil
+}
+
+// Revoked implements session.RevocationList. An error (Redis unreachable,
+// say) never means "not revoked"; session.Store.Load turns it into an error
+// matching session.ErrRevocationUnavailable.
+func (r *Revocations) Revoked(ctx context.Context, id string) (bool, error) {
+	if r.err != nil {
+		return false, r.err
+	}
+	n, err := r.rdb.Exists(ctx, r.key(id)).Result()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: revocation check: %w", err)
+	}
+	return n == 1, nil
+}

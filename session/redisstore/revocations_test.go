@@ -1,0 +1,227 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/centralauth-go/logout/internal/redistest"
+	"github.com/centralauth-go/logout/session"
+	"github.com/centralauth-go/logout/session/redisstore"
+)
+
+func TestRevocations(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	ctx := t.Context()
+	list := redisstore.NewRevocations(rdb)
+	if err := list.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Whole milliseconds plus a bit, to check rounding up.
+	soon := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(300 * time.Microsecond)
+	soonMS := soon.UnixMilli() + 1
+
+	tests := []struct {
+		name        string
+		revoke      []time.Time // Revoke calls, in order
+		wantRevoked bool
+		wantExpire  int64 // PEXPIRETIME in ms; 0: no key
+	}{
+		{name: "never revoked"},
+		{name: "revoked until a future time", revoke: []time.Time{soon}, wantRevoked: true, wantExpire: soonMS},
+		{name: "until in the past is a no-op", revoke: []time.Time{time.Now().Add(-time.Second)}},
+		{name: "a later until extends", revoke: []time.Time{soon, soon.Add(time.Hour)}, wantRevoked: true, wantExpire: soonMS + time.Hour.Milliseconds()},
+		{name: "an earlier until never shortens", revoke: []time.Time{soon.Add(time.Hour), soon}, wantRevoked: true, wantExpire: soonMS + time.Hour.Milliseconds()},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := "session-" + strconv.Itoa(i)
+			for _, until := range tt.revoke {
+				if err := list.Revoke(ctx, id, until); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := list.Revoked(ctx, id)
+			if err != nil || got != tt.wantRevoked {
+				t.Fatalf("Revoked = %v, %v; want %v", got, err, tt.wantRevoked)
+			}
+			key := "centralauth:revoked:" + id
+			exp, err := rdb.Do(ctx, "PEXPIRETIME", key).Int64()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantExpire == 0 {
+				if exp != -2 {
+					t.Fatalf("PEXPIRETIME %s = %d, want no key (-2)", key, exp)
+				}
+				return
+			}
+			if exp != tt.wantExpire {
+				t.Fatalf("PEXPIRETIME %s = %d, want %d (the until, rounded up to the ms)", key, exp, tt.wantExpire)
+			}
+		})
+	}
+}
+
+// TestRevocationsExpire checks that Redis itself forgets an entry at its
+// until, without anyone sweeping.
+func TestRevocationsExpire(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	list := redisstore.NewRevocations(rdb)
+	ctx := t.Context()
+	if err := list.Revoke(ctx, "short", time.Now().Add(50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := list.Revoked(ctx, "short"); err != nil || !ok {
+		t.Fatalf("Revoked right after Revoke = %v, %v", ok, err)
+	}
+	waitUntil(t, 5*time.Second, func() bool {
+		ok, err := list.Revoked(ctx, "short")
+		return err == nil && !ok
+	})
+	if n := rdb.Exists(ctx, "centralauth:revoked:short").Val(); n != 0 {
+		t.Fatalf("expired entry still in Redis")
+	}
+}
+
+func TestRevocationsPrefix(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	ctx := t.Context()
+	a := redisstore.NewRevocations(rdb, redisstore.WithPrefix("{app-a}:"))
+	b := redisstore.NewRevocations(rdb, redisstore.WithPrefix("{app-b}:"))
+	if err := a.Revoke(ctx, "id1", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		list *redisstore.Revocations
+		want bool
+	}{
+		{"same prefix", a, true},
+		{"other prefix", b, false},
+		{"default prefix", redisstore.NewRevocations(rdb), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, err := tt.list.Revoked(ctx, "id1"); err != nil || got != tt.want {
+				t.Fatalf("Revoked = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+	keys := rdb.Keys(ctx, "*").Val()
+	if len(keys) != 1 || keys[0] != "{app-a}:revoked:id1" {
+		t.Fatalf("keys %q, want only {app-a}:revoked:id1", keys)
+	}
+}
+
+// TestRevocationsWithStore runs the list behind a real session.Store.
+func TestRevocationsWithStore(t *testing.T) {
+	srv := redistest.Start(t)
+	list := redisstore.NewRevocations(srv.Client(t))
+	store, err := session.NewStore(make([]byte, 32), session.WithRevocations(list))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &session.Session{AccessToken: "tok"}
+	rec := httptest.NewRecorder()
+	if err := store.Save(rec, sess); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Cookie", strings.Split(rec.Header().Get("Set-Cookie"), ";")[0])
+	if _, err := store.Load(r); err != nil {
+		t.Fatalf("Load before logout: %v", err)
+	}
+	if err := store.Revoke(t.Context(), sess); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Load(r); !errors.Is(err, session.ErrRevoked) {
+		t.Fatalf("Load after Revoke: %v, want ErrRevoked", err)
+	}
+	// The entry lasts as long as the cookie could: MaxAge (24h) from now,
+	// plus the minute of clock skew that Load tolerates.
+	ttl := srv.Client(t).PTTL(t.Context(), "centralauth:revoked:"+sess.ID).Val()
+	if ttl < 24*time.Hour || ttl > 24*time.Hour+time.Minute+time.Second {
+		t.Fatalf("revocation TTL %v, want about the cookie's 24h MaxAge", ttl)
+	}
+}
+
+func TestRevocationsRedisDown(t *testing.T) {
+	srv := redistest.Start(t)
+	list := redisstore.NewRevocations(srv.Client(t))
+	store, err := session.NewStore(make([]byte, 32), session.WithRevocations(list))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	sess := &session.Session{AccessToken: "tok"}
+	if err := store.Save(rec, sess); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Cookie", strings.Split(rec.Header().Get("Set-Cookie"), ";")[0])
+	srv.Stop()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := list.Revoked(ctx, "x"); err == nil || !strings.HasPrefix(err.Error(), "redisstore: ") {
+		t.Fatalf("Revoked with Redis down: %v, want a redisstore error", err)
+	}
+	if err := list.Revoke(ctx, "x", time.Now().Add(time.Hour)); err == nil || !strings.HasPrefix(err.Error(), "redisstore: ") {
+		t.Fatalf("Revoke with Redis down: %v, want a redisstore error", err)
+	}
+	if _, err := store.Load(r); !errors.Is(err, session.ErrRevocationUnavailable) || errors.Is(err, session.ErrInvalidSession) {
+		t.Fatalf("Load with Redis down: %v, want ErrRevocationUnavailable only", err)
+	}
+}
+
+func TestNewRevocationsErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		list *redisstore.Revocations
+	}{
+		{"nil client", redisstore.NewRevocations(nil)},
+		{"nil option", redisstore.NewRevocations(unusedClient(t), nil)},
+		{"bad option", redisstore.NewRevocations(unusedClient(t), redisstore.WithMaxEntries(-1))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !errors.Is(tt.list.Err(), redisstore.ErrInvalidConfig) {
+				t.Fatalf("Err() = %v, want ErrInvalidConfig", tt.list.Err())
+			}
+			if _, err := session.NewStore(make([]byte, 32), session.WithRevocations(tt.list)); !errors.Is(err, session.ErrInvalidConfig) {
+				t.Fatalf("WithRevocations accepted a broken list: %v", err)
+			}
+			if _, err := tt.list.Revoked(t.Context(), "x"); !errors.Is(err, redisstore.ErrInvalidConfig) {
+				t.Fatalf("Revoked = %v, want ErrInvalidConfig", err)
+			}
+			if err := tt.list.Revoke(t.Context(), "x", time.Now().Add(time.Hour)); !errors.Is(err, redisstore.ErrInvalidConfig) {
+				t.Fatalf("Revoke = %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test after d.
+func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("condition not met within %v", d)
+		case <-tick.C:
+		}
+	}
+}
