@@ -207,10 +207,16 @@ func drive(ctx context.Context, target string, o options) *result {
 	// runs to its end, so that no session is left logged in halfway.
 	timeUp, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
-	transport := &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2, MaxIdleConns: o.concurrency * 4}
-	defer transport.CloseIdleConnections()
-
+	inner := &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2, MaxIdleConns: o.concurrency * 4}
+	defer inner.CloseIdleConnections()
 	res := newResult()
+	// A step is several HTTP requests (a login follows 4 to 6 redirects
+	// and forms); this counts each one.
+	transport := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		res.requests.Add(1)
+		return inner.RoundTrip(r)
+	})
+
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range o.concurrency {
@@ -227,3 +233,7 @@ func drive(ctx context.Context, target string, o options) *result {
 	res.elapsed = time.Since(start)
 	return res
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,7 @@ type result struct {
 	errors      map[string]int
 	samples     []string // the first few error messages
 	iterations  int
+	requests    atomic.Int64 // HTTP requests, counted by the transport
 	stillActive int
 	elapsed     time.Duration
 }
@@ -70,7 +72,7 @@ func (r *result) print(out io.Writer) {
 	defer r.mu.Unlock()
 	secs := r.elapsed.Seconds()
 	total := 0
-	fmt.Fprintf(out, "%-8s %9s %9s %9s %9s %9s %7s\n", "step", "requests", "req/s", "p50", "p99", "max", "errors")
+	fmt.Fprintf(out, "%-8s %9s %9s %9s %9s %9s %7s\n", "step", "count", "per sec", "p50", "p99", "max", "errors")
 	for _, op := range ops {
 		l := slices.Clone(r.latencies[op])
 		slices.Sort(l)
@@ -78,7 +80,8 @@ func (r *result) print(out io.Writer) {
 		fmt.Fprintf(out, "%-8s %9d %9.0f %9s %9s %9s %7d\n", op, len(l), float64(len(l))/secs,
 			round(percentile(l, 0.50)), round(percentile(l, 0.99)), round(percentile(l, 1)), r.errors[op])
 	}
-	fmt.Fprintf(out, "iterations: %d in %.1fs (%.0f/s), steps: %.0f/s\n", r.iterations, secs, float64(r.iterations)/secs, float64(total)/secs)
+	fmt.Fprintf(out, "iterations: %d in %.1fs (%.0f/s); steps: %.0f/s; HTTP requests: %d (%.0f/s)\n",
+		r.iterations, secs, float64(r.iterations)/secs, float64(total)/secs, r.requests.Load(), float64(r.requests.Load())/secs)
 	for _, s := range r.samples {
 		fmt.Fprintf(out, "error: %s\n", s)
 	}
