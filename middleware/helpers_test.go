@@ -30,26 +30,9 @@ type rig struct {
 	h      *middleware.LogoutHandler
 	store  *session.Store
 	ca     *testutil.CentralAuth
-	logs   *syncBuffer
+	logs   *testutil.Buffer
 	mu     sync.Mutex
 	events []middleware.Event
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newRig(t *testing.T, withRemote bool, opts ...middleware.Option) *rig {
@@ -58,7 +41,7 @@ func newRig(t *testing.T, withRemote bool, opts ...middleware.Option) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rg := &rig{store: store, logs: &syncBuffer{}}
+	rg := &rig{store: store, logs: &testutil.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(rg.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	base := []middleware.Option{
 		middleware.WithSessionStore(store),

@@ -1,35 +1,15 @@
 package remote
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/centralauth-go/logout/internal/testutil"
 )
-
-// lockedBuffer collects log output from concurrent goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // runOutbox starts one worker and returns a function that waits until cond
 // holds for its stats, then stops the worker.
@@ -100,7 +80,7 @@ func TestOutboxDelivers(t *testing.T) {
 				t.Fatal(err)
 			}
 			q := NewMemoryQueue(100)
-			logs := &lockedBuffer{}
+			logs := &testutil.Buffer{}
 			o := NewOutbox(c, q, WithOutboxClock(clk), WithOutboxLogger(slog.New(slog.NewTextHandler(logs, nil))))
 			var sessions []testutil.Session
 			for i := range tt.tokens {
@@ -141,7 +121,7 @@ func TestOutboxDelivers(t *testing.T) {
 func TestOutboxDropsEntriesPastMaxAge(t *testing.T) {
 	fake := newFake(t)
 	c, clk := newClient(t, fake)
-	logs := &lockedBuffer{}
+	logs := &testutil.Buffer{}
 	o := NewOutbox(c, NewMemoryQueue(10), WithOutboxClock(clk), WithMaxAge(time.Hour),
 		WithOutboxLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	s := fake.IssueSession("u")

@@ -11,10 +11,11 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/centralauth-go/logout/internal/testutil"
 )
 
 // TestMain lets a test run the real main in a child process (see
@@ -63,12 +64,12 @@ func TestInterruptStopsGracefully(t *testing.T) {
 	cmd.Env = append(os.Environ(), "CHI_APP_TEST_RUN_MAIN=1", "ADDR=127.0.0.1:0", "ADDR_B=127.0.0.1:0")
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
-	var stderr syncBuffer
+	var stderr testutil.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var rest syncBuffer
+	var rest testutil.Buffer
 	urls, drained := readBanner(t, pr, &rest)
 	if _, err := http.Get(urls["A"] + "/"); err != nil {
 		t.Fatalf("App A: %v", err)
@@ -110,24 +111,6 @@ func TestMainReportsConfigErrors(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-}
-
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func testContext(t *testing.T, d time.Duration) context.Context {

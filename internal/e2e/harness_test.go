@@ -64,7 +64,7 @@ type cluster struct {
 	redis    *redistest.Server // nil for memory
 	memList  *session.MemoryRevocations
 	memQueue *remote.MemoryQueue
-	logs     *syncBuffer // every log line of every instance, at Debug
+	logs     *testutil.Buffer // every log line of every instance, at Debug
 	logger   *slog.Logger
 	wire     *wireWatch   // sees every request to CentralAuth
 	http     *http.Client // shared by every remote.Client
@@ -86,7 +86,7 @@ func newCluster(t *testing.T, b backend, set settings) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(ca.Close)
-	c := &cluster{t: t, backend: b, set: set, ca: ca, logs: &syncBuffer{}}
+	c := &cluster{t: t, backend: b, set: set, ca: ca, logs: &testutil.Buffer{}}
 	c.logger = slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
@@ -453,24 +453,6 @@ func (q *watchedQueue) claimed() []claim {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return append([]claim(nil), q.claims...)
-}
-
-// syncBuffer is a bytes.Buffer for many writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // secretForms are the ways a secret could show: as is, base64-encoded, and

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 )
 
 // redisLog captures whatever go-redis logs (its logger is global), so that
 // the secrets proof can search it too.
-var redisLog = &syncBuffer{}
+var redisLog = &testutil.Buffer{}
 
 type redisLogger struct{}
 

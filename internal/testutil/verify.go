@@ -2,8 +2,6 @@ package testutil
 
 import (
 	"encoding/json"
-	"io"
-	"mime"
 	"net/http"
 	"time"
 )
@@ -32,21 +30,10 @@ type Tokens struct {
 // CodeLifetime by the fake's clock, and only while its session is active.
 // The answer is the session's tokens, as JSON.
 func (ca *CentralAuth) handleVerify(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, CodeGenericError, "method not allowed; use POST")
+	code, ok := ca.plainTextAPICall(w, r)
+	if !ok {
 		return
 	}
-	if !ca.authorized(r) {
-		writeError(w, http.StatusUnauthorized, CodeNoPermission, "invalid or missing client credentials")
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "text/plain" {
-		writeError(w, http.StatusBadRequest, CodeGenericError, "Content-Type must be text/plain")
-		return
-	}
-	body, _ := io.ReadAll(r.Body) // already read and bounded by serveHTTP
-	code := string(body)
 	if code == "" {
 		writeError(w, http.StatusBadRequest, CodeMissingFields, "the request body must contain the code")
 		return

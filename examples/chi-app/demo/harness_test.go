@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +19,8 @@ import (
 // the test picked.
 type demo struct {
 	ca   *testutil.CentralAuth
-	a, b string      // the apps' URLs
-	logs *syncBuffer // every log line of both apps
+	a, b string           // the apps' URLs
+	logs *testutil.Buffer // every log line of both apps
 }
 
 // startDemo starts the example's CentralAuth and apps, all stopped when
@@ -39,7 +37,7 @@ func startDemo(t *testing.T, edit ...func(*appConfig)) *demo {
 	}
 	t.Cleanup(ca.Close)
 
-	d := &demo{ca: ca, logs: &syncBuffer{}}
+	d := &demo{ca: ca, logs: &testutil.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), d.logs), nil))
 	lnA, lnB := listen(t), listen(t)
 	d.a, d.b = "http://"+lnA.Addr().String(), "http://"+lnB.Addr().String()
@@ -125,24 +123,6 @@ func (d *demo) checkNoWholeToken(t *testing.T, where, text string) {
 			}
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // testContext is bounded so that a hang fails the test rather than the

@@ -1,57 +1,27 @@
 package demo
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
-var reAppURL = regexp.MustCompile(`App ([AB])  (http://\S+)`)
-
-// readBanner reads the program's output up to "Press Ctrl-C" and returns
-// the apps' URLs. The rest of the output is copied to rest in the
-// background, until EOF closes drained.
-func readBanner(t *testing.T, r io.Reader, rest io.Writer) (urls map[string]string, drained <-chan struct{}) {
-	t.Helper()
-	urls = map[string]string{}
-	br := bufio.NewReader(r)
-	for {
-		line, err := br.ReadString('\n')
-		if m := reAppURL.FindStringSubmatch(line); m != nil {
-			urls[m[1]] = m[2]
-		}
-		if strings.HasPrefix(line, "Press Ctrl-C") {
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				_, _ = io.Copy(rest, br)
-			}()
-			return urls, done
-		}
-		if err != nil {
-			t.Fatalf("the output ended before the banner did (URLs so far %v): %v", urls, err)
-		}
-	}
-}
-
-func TestRunServesAndShutsDown(t *testing.T) {
+func TestStartServesAndWaitShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	pr, pw := io.Pipe()
+	rn, err := Start(env(map[string]string{envAddr: "127.0.0.1:0", envAddrB: "127.0.0.1:0"}),
+		slog.New(slog.NewTextHandler(t.Output(), nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
-	lookup := env(map[string]string{envAddr: "127.0.0.1:0", envAddrB: "127.0.0.1:0"})
-	go func() {
-		done <- Run(ctx, lookup, pw, slog.New(slog.NewTextHandler(t.Output(), nil)))
-		pw.Close()
-	}()
+	go func() { done <- rn.Wait(ctx) }()
 
-	urls, _ := readBanner(t, pr, io.Discard)
+	urls := map[string]string{"A": rn.URLA, "B": rn.URLB}
 	for _, name := range []string{"A", "B"} {
 		resp, err := http.Get(urls[name] + "/")
 		if err != nil {
@@ -68,10 +38,10 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("run = %v, want a clean shutdown", err)
+			t.Fatalf("Wait = %v, want a clean shutdown", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after its context ended")
+		t.Fatal("Wait did not return after its context ended")
 	}
 	for name, u := range urls {
 		if _, err := http.Get(u + "/"); err == nil {
