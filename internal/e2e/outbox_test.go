@@ -118,8 +118,11 @@ func TestEntryOfADeadWorkerIsDeliveredAfterTheVisibilityTimeout(t *testing.T) {
 			}
 
 			wa.stop(t) // A dies mid-delivery
+			// CentralAuth ends the session before it answers, and B records
+			// the delivery after the answer: wait for both.
 			waitFor(t, 10*time.Second, "B to deliver the entry", func() bool {
-				return !c.ca.Active(u.ca.AccessToken)
+				s := other.outbox.Stats()
+				return !c.ca.Active(u.ca.AccessToken) && s.Delivered == 1 && s.Pending == 0
 			})
 
 			ca, cb := a.queue.claimed(), other.queue.claimed()
