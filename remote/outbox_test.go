@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -26,27 +27,12 @@ func runOutbox(t *testing.T, o *Outbox) func(cond func(OutboxStats) bool) Outbox
 				t.Errorf("Run returned %v, want context.Canceled", err)
 			}
 		}()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			st := o.Stats()
-			if cond(st) {
-				return st
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("outbox never reached the expected state; stats %+v", st)
-			}
-			waitABit(ctx)
-		}
-	}
-}
-
-// waitABit yields to the worker between checks of a condition.
-func waitABit(ctx context.Context) {
-	t := time.NewTimer(2 * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
+		var st OutboxStats
+		testutil.WaitFor(t, 10*time.Second, "the outbox to reach the expected state", func() bool {
+			st = o.Stats()
+			return cond(st)
+		}, func() string { return fmt.Sprintf("stats %+v", st) })
+		return st
 	}
 }
 

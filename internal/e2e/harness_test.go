@@ -303,27 +303,6 @@ func stats(ins ...*instance) remote.OutboxStats {
 	return sum
 }
 
-// waitFor polls cond until it holds, failing the test after d with what
-// it waited for and, if given, the state that state describes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool, state ...func() string) {
-	t.Helper()
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			msg := fmt.Sprintf("waited %v for %s", d, what)
-			for _, s := range state {
-				msg += "; " + s()
-			}
-			t.Fatal(msg)
-		case <-tick.C:
-		}
-	}
-}
-
 // progress describes how far the users' logouts got, for waitFor.
 func (c *cluster) progress(us []user, ins ...*instance) func() string {
 	return func() string {

@@ -83,7 +83,7 @@ func TestThousandConcurrentLogouts(t *testing.T) {
 				in.startWorker()
 				in.startWorker()
 			}
-			waitFor(t, 40*time.Second, "every CentralAuth session to end and the queue to empty", func() bool {
+			testutil.WaitFor(t, 40*time.Second, "every CentralAuth session to end and the queue to empty", func() bool {
 				return c.allInactive(us) && stats(ins...).Pending == 0
 			}, c.progress(us, ins...))
 			t.Logf("drained %v after the first logout", time.Since(began))

@@ -73,7 +73,7 @@ func testRedisOutage(t *testing.T, down func(*testing.T, *cluster)) {
 	for _, in := range ins {
 		in.startWorker()
 	}
-	waitFor(t, 10*time.Second, "every worker to fail three claims", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "every worker to fail three claims", func() bool {
 		for _, in := range ins {
 			if _, _, failed := in.queue.counts(); failed < 3 {
 				return false
@@ -135,7 +135,7 @@ func testRedisOutage(t *testing.T, down func(*testing.T, *cluster)) {
 		t.Fatal(err)
 	}
 
-	waitFor(t, 20*time.Second, "the queued logouts to be delivered", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the queued logouts to be delivered", func() bool {
 		return c.allInactive(us) && stats(ins...).Pending == 0
 	}, c.progress(us, ins...))
 	if s := stats(ins...); s.Delivered != queued || s.Dropped != 0 {

@@ -52,7 +52,7 @@ func TestQueuedLogoutsAreDeliveredAfterAnOutage(t *testing.T) {
 			if len(ins) == 1 {
 				ins[0].startWorker()
 			}
-			waitFor(t, 20*time.Second, "every session to end and the queue to empty", func() bool {
+			testutil.WaitFor(t, 20*time.Second, "every session to end and the queue to empty", func() bool {
 				return c.allInactive(us) && stats(ins...).Pending == 0
 			}, c.progress(us, ins...))
 
@@ -109,7 +109,7 @@ func TestEntryOfADeadWorkerIsDeliveredAfterTheVisibilityTimeout(t *testing.T) {
 			// B polls while A holds the entry, and gets nothing.
 			other.startWorker()
 			_, empty0, _ := other.queue.counts()
-			waitFor(t, 5*time.Second, "B to poll three times", func() bool {
+			testutil.WaitFor(t, 5*time.Second, "B to poll three times", func() bool {
 				_, empty, _ := other.queue.counts()
 				return empty >= empty0+3
 			})
@@ -120,7 +120,7 @@ func TestEntryOfADeadWorkerIsDeliveredAfterTheVisibilityTimeout(t *testing.T) {
 			wa.stop(t) // A dies mid-delivery
 			// CentralAuth ends the session before it answers, and B records
 			// the delivery after the answer: wait for both.
-			waitFor(t, 10*time.Second, "B to deliver the entry", func() bool {
+			testutil.WaitFor(t, 10*time.Second, "B to deliver the entry", func() bool {
 				s := other.outbox.Stats()
 				return !c.ca.Active(u.ca.AccessToken) && s.Delivered == 1 && s.Pending == 0
 			})

@@ -77,7 +77,7 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 			}
 			c.ca.InjectFault(testutil.Fault{Status: http.StatusBadRequest, Body: `{"errorCode":"tokenInvalid","message":"bad"}`})
 			a.startWorker()
-			waitFor(t, 10*time.Second, "the queue to drain", func() bool {
+			testutil.WaitFor(t, 10*time.Second, "the queue to drain", func() bool {
 				s := a.outbox.Stats()
 				return s.Pending == 0 && s.Delivered == wantDelivered && s.Dropped == 1
 			})

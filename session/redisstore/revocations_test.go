@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/centralauth-go/logout/internal/redistest"
+	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/session"
 	"github.com/centralauth-go/logout/session/redisstore"
 )
@@ -82,7 +83,7 @@ func TestRevocationsExpire(t *testing.T) {
 	if ok, err := list.Revoked(ctx, "short"); err != nil || !ok {
 		t.Fatalf("Revoked right after Revoke = %v, %v", ok, err)
 	}
-	waitUntil(t, 5*time.Second, func() bool {
+	testutil.WaitFor(t, 5*time.Second, "Redis to expire the revocation", func() bool {
 		ok, err := list.Revoked(ctx, "short")
 		return err == nil && !ok
 	})
@@ -207,21 +208,5 @@ func TestNewRevocationsErrors(t *testing.T) {
 				t.Fatalf("Revoke = %v, want ErrInvalidConfig", err)
 			}
 		})
-	}
-}
-
-// waitUntil polls cond until it holds, failing the test after d.
-func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("condition not met within %v", d)
-		case <-tick.C:
-		}
 	}
 }
