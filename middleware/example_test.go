@@ -17,10 +17,13 @@ import (
 // Mount the handler on a chi route, with a second route for logging out of
 // every app of the organization.
 func Example_chi() {
-	hashKey := make([]byte, 32)
-	rand.Read(hashKey) // in production, load a fixed key from your secret store
+	hashKey, encKey := make([]byte, 32), make([]byte, 32)
+	rand.Read(hashKey) // in production, load fixed keys from your secret store
+	rand.Read(encKey)
 
-	store, err := session.NewStore(hashKey)
+	// Signed and encrypted, since the cookie holds CentralAuth's tokens.
+	// A logout revokes the session, so a copy of the cookie stops working.
+	store, err := session.NewStore(hashKey, session.WithEncryptionKey(encKey))
 	if err != nil {
 		log.Fatal(err)
 	}

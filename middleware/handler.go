@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/returnto"
@@ -12,12 +13,29 @@ import (
 )
 
 // SessionStore is where the app keeps its session: *session.Store and
-// *session.TokenCookie satisfy it. Load's errors follow package session:
+// *session.TokenCookie satisfy it, and an app may wrap either.
+//
+// Logout ends the request's session in the app: it clears the cookie, and
+// revokes the session so that a copy of the cookie stops working. It
+// returns the session it ended, whose tokens a session-wide logout sends
+// to CentralAuth. Its errors follow package session: with a nil session,
 // session.ErrNoSession and errors matching session.ErrInvalidSession are
-// expected; any other error is logged as a fault.
+// expected, and anything else is logged as a fault; with a session, an
+// error means it could not be revoked.
 type SessionStore interface {
-	Load(*http.Request) (*session.Session, error)
-	Clear(http.ResponseWriter)
+	Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (*session.Session, error)
+}
+
+// Remote ends a CentralAuth session in every app of the organization.
+// *remote.Client is one. Its errors are classified with remote.IsRetryable.
+type Remote interface {
+	Logout(ctx context.Context, token string) error
+}
+
+// Outbox keeps a session-wide logout that failed for a retryable reason,
+// to deliver it later. *outbox.Outbox is one.
+type Outbox interface {
+	Enqueue(ctx context.Context, token string) error
 }
 
 // LogoutParams are per-call settings for LogoutHandler.Logout, like the
@@ -45,11 +63,11 @@ type LogoutHandler struct {
 // or trusted origin, or an invalid option.
 func NewLogoutHandler(opts ...Option) (*LogoutHandler, error) {
 	cfg := config{
-		defaultReturnTo: DefaultReturnTo,
-		param:           DefaultReturnToParam,
-		path:            DefaultPath,
+		defaultReturnTo: "/",
+		param:           "return_to",
+		path:            "/logout",
 		logger:          slog.Default(),
-		remoteTimeout:   DefaultRemoteTimeout,
+		remoteTimeout:   3 * time.Second,
 		errorHandler:    defaultErrorHandler,
 	}
 	for _, opt := range opts {
@@ -62,10 +80,6 @@ func NewLogoutHandler(opts ...Option) (*LogoutHandler, error) {
 	}
 	if cfg.store == nil {
 		return nil, configError("no session store; use WithSessionStore")
-	}
-	// A TokenCookie keeps its option errors for later; surface them now.
-	if v, ok := cfg.store.(interface{ Err() error }); ok && v.Err() != nil {
-		return nil, configError("session store: %w", v.Err())
 	}
 	if cfg.sessionWide && cfg.remote == nil {
 		return nil, configError("WithSessionWide(true) needs WithRemote")
@@ -151,11 +165,10 @@ func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutP
 		ev.SessionWide = *p.SessionWide
 	}
 
-	sess := h.load(r)
-	h.cfg.store.Clear(w)
+	sess, revokeErr := h.endLocally(w, r)
+	ev.RevokeErr = revokeErr
 	if sess != nil {
 		ev.SessionID = sess.ID
-		ev.RevokeErr = h.revoke(r, sess)
 	}
 	if ev.SessionWide {
 		ev.Remote, ev.RemoteErr = h.remoteLogout(r, sess)
@@ -174,56 +187,29 @@ func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutP
 	}
 }
 
-// Optional SessionStore methods, which *session.Store has.
-type (
-	revoker interface {
-		Revoke(context.Context, *session.Session) error
-	}
-	peeker interface {
-		Peek(*http.Request) (*session.Session, error)
-	}
-)
-
-// load returns the request's session, or nil when there is none that can
-// be trusted.
-func (h *LogoutHandler) load(r *http.Request) *session.Session {
-	sess, err := h.cfg.store.Load(r)
+// endLocally clears the cookie and revokes the session. It returns the
+// session, or nil when there is none that can be trusted, and the error of
+// revoking it.
+func (h *LogoutHandler) endLocally(w http.ResponseWriter, r *http.Request) (*session.Session, error) {
+	// The server-side steps outlive the request: see detached.
+	ctx, cancel := h.detached(r)
+	defer cancel()
+	sess, err := h.cfg.store.Logout(ctx, w, r)
 	switch {
 	case err == nil:
-		return sess
+	case sess != nil:
+		h.log(r.Context(), slog.LevelError, "logout: could not revoke the session; copies of its cookie stay valid until it expires",
+			slog.String("session_id", sess.ID), slog.Any("error", err))
 	case errors.Is(err, session.ErrNoSession):
 	case errors.Is(err, session.ErrInvalidSession): // revoked included
 		h.log(r.Context(), slog.LevelDebug, "logout: unusable session cookie", slog.Any("error", err))
-	case errors.Is(err, session.ErrRevocationUnavailable):
-		// The cookie itself is good; only the list is down. Logging out
-		// must still work, so read the session without the list.
-		h.log(r.Context(), slog.LevelWarn, "logout: revocation list unavailable", slog.Any("error", err))
-		if p, ok := h.cfg.store.(peeker); ok {
-			if sess, err := p.Peek(r); err == nil {
-				return sess
-			}
-		}
 	default:
 		h.log(r.Context(), slog.LevelWarn, "logout: session store failed", slog.Any("error", err))
 	}
-	return nil
-}
-
-// revoke puts the session on the store's revocation list, if it has one,
-// so that an earlier copy of the cookie stops working.
-func (h *LogoutHandler) revoke(r *http.Request, sess *session.Session) error {
-	rv, ok := h.cfg.store.(revoker)
-	if !ok {
-		return nil
+	if sess == nil {
+		return nil, nil
 	}
-	ctx, cancel := h.detached(r)
-	defer cancel()
-	err := rv.Revoke(ctx, sess)
-	if err != nil {
-		h.log(r.Context(), slog.LevelError, "logout: could not revoke the session; copies of its cookie stay valid until it expires",
-			slog.String("session_id", sess.ID), slog.Any("error", err))
-	}
-	return err
+	return sess, err
 }
 
 // remoteLogout ends the CentralAuth session, within the remote timeout,

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/outbox"
+	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
 )
 
@@ -246,7 +248,7 @@ func TestLocalLogoutAlwaysClears(t *testing.T) {
 		{"valid session", valid, "sess-1"},
 		{"no cookie", "", ""},
 		{"tampered cookie", valid + "x", ""},
-		{"garbage cookie", session.DefaultCookieName + "=%%%", ""},
+		{"garbage cookie", "centralauth_session=%%%", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,7 +264,7 @@ func TestLocalLogoutAlwaysClears(t *testing.T) {
 }
 
 func TestClearMatchesSaveAttributes(t *testing.T) {
-	store, err := session.NewStore(hashKey, session.WithCookieName("app_a_session"), session.WithPath("/app"),
+	store, err := session.NewStore(hashKey, session.WithCookieName("app_a_session"), session.WithCookiePath("/app"),
 		session.WithDomain("example.com"), session.WithSameSite(http.SameSiteStrictMode))
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +316,9 @@ func TestNewLogoutHandlerRejectsBadConfig(t *testing.T) {
 	}{
 		{"no store", nil},
 		{"nil store", []middleware.Option{middleware.WithSessionStore(nil)}},
-		{"token cookie with a bad option", []middleware.Option{middleware.WithSessionStore(session.NewTokenCookie(session.WithMaxAge(60e9)))}},
+		{"typed nil store", []middleware.Option{middleware.WithSessionStore((*session.Store)(nil))}},
+		{"typed nil remote", []middleware.Option{withStore, middleware.WithRemote((*remote.Client)(nil))}},
+		{"typed nil outbox", []middleware.Option{withStore, middleware.WithOutbox((*outbox.Outbox)(nil))}},
 		{"session-wide without remote", []middleware.Option{withStore, middleware.WithSessionWide(true)}},
 		{"nil remote", []middleware.Option{withStore, middleware.WithRemote(nil)}},
 		{"unsafe default return_to", []middleware.Option{withStore, middleware.WithDefaultReturnTo("https://evil.example/")}},

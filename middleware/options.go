@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
-
-	"github.com/centralauth-go/logout/remote"
 )
 
 // Option configures a LogoutHandler.
@@ -15,8 +14,8 @@ type Option func(*config) error
 
 type config struct {
 	store           SessionStore
-	remote          *remote.Client
-	outbox          *remote.Outbox
+	remote          Remote
+	outbox          Outbox
 	sessionWide     bool
 	allowedHosts    []string
 	defaultReturnTo string
@@ -30,13 +29,16 @@ type config struct {
 	remoteTimeout   time.Duration
 }
 
-// Defaults of the options below.
-const (
-	DefaultPath          = "/logout"
-	DefaultReturnTo      = "/"
-	DefaultReturnToParam = "return_to"
-	DefaultRemoteTimeout = 3 * time.Second
-)
+// isNil reports whether v is nil, or an interface holding a nil pointer
+// (such as a *remote.Client that NewClient did not return), which would
+// only fail at the first logout.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
 
 func configError(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
@@ -46,7 +48,7 @@ func configError(format string, args ...any) error {
 // *session.TokenCookie, or any SessionStore. Required.
 func WithSessionStore(s SessionStore) Option {
 	return func(c *config) error {
-		if s == nil {
+		if isNil(s) {
 			return configError("nil SessionStore")
 		}
 		c.store = s
@@ -54,12 +56,12 @@ func WithSessionStore(s SessionStore) Option {
 	}
 }
 
-// WithRemote sets the client that sends session-wide logouts to
-// CentralAuth. Default: none, which allows only local logout.
-func WithRemote(rc *remote.Client) Option {
+// WithRemote sets what sends session-wide logouts to CentralAuth, usually
+// a *remote.Client. Default: none, which allows only local logout.
+func WithRemote(rc Remote) Option {
 	return func(c *config) error {
-		if rc == nil {
-			return configError("nil remote client")
+		if isNil(rc) {
+			return configError("nil Remote")
 		}
 		c.remote = rc
 		return nil
@@ -68,12 +70,13 @@ func WithRemote(rc *remote.Client) Option {
 
 // WithOutbox makes a session-wide logout that fails with a retryable error
 // (CentralAuth down, overloaded or too slow for WithRemoteTimeout) go to the
-// outbox, whose worker (remote.Outbox.Run, which the app starts) retries it,
-// instead of being lost. Default: none; such a failure is only reported.
-func WithOutbox(o *remote.Outbox) Option {
+// outbox, usually an *outbox.Outbox whose Run the app starts, which retries
+// it instead of letting it be lost. Default: none; such a failure is only
+// reported.
+func WithOutbox(o Outbox) Option {
 	return func(c *config) error {
-		if o == nil {
-			return configError("nil outbox")
+		if isNil(o) {
+			return configError("nil Outbox")
 		}
 		c.outbox = o
 		return nil

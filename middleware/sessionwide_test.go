@@ -10,6 +10,7 @@ import (
 
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
 )
@@ -215,17 +216,23 @@ func TestRetryableFailureGoesToTheOutbox(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q := remote.NewMemoryQueue(tt.queueLimit)
+			q, err := outbox.NewMemoryQueue(tt.queueLimit)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for range tt.prefill {
 				if err := q.Enqueue(t.Context(), "other-token", time.Now()); err != nil {
 					t.Fatal(err)
 				}
 			}
-			outbox := remote.NewOutbox(rc, q)
+			retries, err := outbox.New(rc, q)
+			if err != nil {
+				t.Fatal(err)
+			}
 			store, _ := session.NewStore(hashKey)
 			var ev middleware.Event
 			h, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store), middleware.WithRemote(rc),
-				middleware.WithSessionWide(true), middleware.WithOutbox(outbox),
+				middleware.WithSessionWide(true), middleware.WithOutbox(retries),
 				middleware.WithOnLogout(func(_ *http.Request, e middleware.Event) { ev = e }))
 			if err != nil {
 				t.Fatal(err)
@@ -240,8 +247,8 @@ func TestRetryableFailureGoesToTheOutbox(t *testing.T) {
 			if ev.Remote != tt.wantOutcome || ev.RemoteErr == nil {
 				t.Fatalf("event outcome %v (%v), want %v with an error", ev.Remote, ev.RemoteErr, tt.wantOutcome)
 			}
-			if got := outbox.Stats().Pending; got != tt.wantPending {
-				t.Fatalf("pending %d, want %d", got, tt.wantPending)
+			if st, _ := retries.Stats(t.Context()); st.Pending != tt.wantPending {
+				t.Fatalf("pending %d, want %d", st.Pending, tt.wantPending)
 			}
 		})
 	}

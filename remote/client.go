@@ -7,19 +7,25 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/centralauth-go/logout/clock"
+	"github.com/centralauth-go/logout/internal/retry"
 )
 
 // Client sends session-wide logouts to CentralAuth. Create it with NewClient;
 // it is safe for concurrent use and should be reused, so that connections
 // are kept alive between logouts.
 type Client struct {
+	// The state sits behind a pointer so that printing a Client, with any
+	// verb, shows an address and never the secret.
+	c *client
+}
+
+type client struct {
 	endpoint   string // {base}/api/v1/logout
 	authHeader string // "Basic " + credentials, computed once
 	userAgent  string
 	httpClient *http.Client
 	retries    int
-	clock      clock.Clock
+	clock      retry.Clock // only this package's tests replace it
 	// secrets are what must never appear in an error: the client secret
 	// and the encoded credentials (a server might echo the header). The
 	// token is added per call.
@@ -38,14 +44,13 @@ func NewClient(clientID, clientSecret string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("%w: client secret is empty", ErrInvalidConfig)
 	}
 	cfg := config{
-		retries:   DefaultRetries,
-		userAgent: DefaultUserAgent,
-		clock:     clock.System(),
+		retries:   defaultRetries,
+		userAgent: defaultUserAgent,
 	}
-	cfg.baseURL, _ = url.Parse(DefaultBaseURL) // a constant, known to parse
+	cfg.baseURL, _ = url.Parse(defaultBaseURL) // a constant, known to parse
 	for _, opt := range opts {
 		if opt == nil {
-			continue
+			return nil, fmt.Errorf("%w: nil Option", ErrInvalidConfig)
 		}
 		if err := opt(&cfg); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
@@ -59,23 +64,25 @@ func NewClient(clientID, clientSecret string, opts ...Option) (*Client, error) {
 	// URL-escaped as RFC 7617 would have it, so (*http.Request).SetBasicAuth
 	// is fine but the header is built once here rather than on every call.
 	creds := base64.StdEncoding.EncodeToString([]byte(clientID + ":" + clientSecret))
-	return &Client{
+	return &Client{&client{
 		endpoint:   cfg.baseURL.JoinPath("api", "v1", "logout").String(),
 		authHeader: "Basic " + creds,
 		userAgent:  cfg.userAgent,
 		httpClient: cfg.httpClient,
 		retries:    cfg.retries,
-		clock:      cfg.clock,
+		clock:      retry.System,
 		secrets:    []string{clientSecret, creds},
-	}, nil
+	}}, nil
 }
 
 // String describes the Client by its endpoint only, so that printing or
 // logging a Client never shows its secret.
-func (c *Client) String() string { return "remote.Client(" + c.endpoint + ")" }
+func (cl *Client) String() string { return "remote.Client(" + cl.c.endpoint + ")" }
 
-// GoString is String, for the %#v verb.
-func (c *Client) GoString() string { return c.String() }
+// CloseIdleConnections closes the keep-alive connections that the client's
+// HTTP transport holds open, for a clean shutdown. It does not stop calls
+// in flight.
+func (cl *Client) CloseIdleConnections() { cl.c.httpClient.CloseIdleConnections() }
 
 // Logout ends the CentralAuth session that token (an access token or an ID
 // token) belongs to, on every application of the organization. It returns
@@ -91,7 +98,8 @@ func (c *Client) GoString() string { return c.String() }
 // the last error, when the next wait would pass ctx's deadline; if ctx is
 // cancelled during a wait, the last error is returned wrapped together with
 // ctx.Err(). After the last attempt its error is returned.
-func (c *Client) Logout(ctx context.Context, token string) error {
+func (cl *Client) Logout(ctx context.Context, token string) error {
+	c := cl.c
 	if token == "" {
 		return ErrNoToken
 	}
@@ -114,17 +122,12 @@ func (c *Client) Logout(ctx context.Context, token string) error {
 }
 
 // secretsFor returns the strings to redact from errors of a call with token.
-func (c *Client) secretsFor(token string) []string {
+func (c *client) secretsFor(token string) []string {
 	return append([]string{token}, c.secrets...)
 }
 
 // newTransportError wraps a failure to get an answer, redacting its message.
-func (c *Client) newTransportError(err error, token string) error {
+func (c *client) newTransportError(err error, token string) error {
 	msg := redact(err.Error(), redactionOrder(c.secretsFor(token)))
 	return &transportError{msg: "remote: logout request failed: " + msg, err: err}
 }
-
-// CloseIdleConnections closes the keep-alive connections that the client's
-// HTTP transport holds open, for a clean shutdown. It does not stop calls
-// in flight.
-func (c *Client) CloseIdleConnections() { c.httpClient.CloseIdleConnections() }

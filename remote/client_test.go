@@ -68,8 +68,8 @@ func TestLogoutRequest(t *testing.T) {
 			if call.Body != s.AccessToken {
 				t.Errorf("body = %q, want the raw token %q", call.Body, s.AccessToken)
 			}
-			if call.UserAgent != DefaultUserAgent {
-				t.Errorf("User-Agent = %q, want %q", call.UserAgent, DefaultUserAgent)
+			if call.UserAgent != defaultUserAgent {
+				t.Errorf("User-Agent = %q, want %q", call.UserAgent, defaultUserAgent)
 			}
 		})
 	}
@@ -215,7 +215,8 @@ func TestLogoutErrorAnswers(t *testing.T) {
 			if tt.secret != "" {
 				secret = tt.secret
 			}
-			c, err := NewClient(testID, secret, WithBaseURL(fake.URL()), WithClock(newClock()))
+			c, err := NewClient(testID, secret, WithBaseURL(fake.URL()))
+			withClock(c, newClock())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -387,22 +388,22 @@ func TestDefaultHTTPClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, _ := NewClient(testID, testSecret)
-	hc := c.httpClient
+	hc := c.c.httpClient
 	tr, ok := hc.Transport.(*http.Transport)
 	switch {
 	case !ok:
 		t.Fatalf("Transport is %T, want *http.Transport", hc.Transport)
 	case hc.Timeout != 10*time.Second:
 		t.Errorf("Timeout = %v, want 10s", hc.Timeout)
-	case tr == http.DefaultTransport || tr == other.httpClient.Transport:
+	case tr == http.DefaultTransport || tr == other.c.httpClient.Transport:
 		t.Error("the transport is shared, want one per Client")
 	case tr.DisableKeepAlives || tr.MaxIdleConnsPerHost < 16:
 		t.Errorf("keep-alive %v, MaxIdleConnsPerHost %d: want keep-alive with room for concurrency", !tr.DisableKeepAlives, tr.MaxIdleConnsPerHost)
 	case hc.CheckRedirect == nil || !errors.Is(hc.CheckRedirect(nil, nil), http.ErrUseLastResponse):
 		t.Error("the default client follows redirects")
 	}
-	if c.endpoint != "https://centralauth.com/api/v1/logout" {
-		t.Errorf("endpoint = %q, want CentralAuth's", c.endpoint)
+	if c.c.endpoint != "https://centralauth.com/api/v1/logout" {
+		t.Errorf("endpoint = %q, want CentralAuth's", c.c.endpoint)
 	}
 }
 

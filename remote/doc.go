@@ -1,7 +1,8 @@
-// Package remote sends CentralAuth's session-wide logout: a POST of the
-// user's access token or ID token to {base}/api/v1/logout, authenticated with
-// the application's client ID and secret (see CENTRALAUTH.md in the project's
-// shared notes for the contract).
+// Package remote is the client for CentralAuth's API. It sends the
+// session-wide logout: a POST of the user's access token or ID token to
+// {base}/api/v1/logout, authenticated with the application's client ID and
+// secret. The API facts it relies on are written down in the repository's
+// docs/centralauth-api.md.
 //
 // A session-wide logout ends the user's CentralAuth session, so the user is
 // signed out of every application of the organization, not only this one. It
@@ -18,4 +19,7 @@
 //     context's deadline;
 //   - never puts the token or the client secret into an error string, even
 //     when the server echoes them back.
+//
+// A logout that CentralAuth could not take now can be retried later, from a
+// durable queue, by package outbox.
 package remote

@@ -70,10 +70,10 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Retryable reports whether sending the same request again may succeed:
+// retryable reports whether sending the same request again may succeed:
 // true for 429 Too Many Requests and 5xx, false for every other status (a
 // 4xx will fail the same way again).
-func (e *Error) Retryable() bool {
+func (e *Error) retryable() bool {
 	return e.StatusCode == http.StatusTooManyRequests ||
 		(e.StatusCode >= 500 && e.StatusCode <= 599)
 }
@@ -100,7 +100,7 @@ func IsRetryable(err error) bool {
 		return false
 	}
 	if e, ok := errors.AsType[*Error](err); ok {
-		return e.Retryable()
+		return e.retryable()
 	}
 	_, ok := errors.AsType[*transportError](err)
 	return ok

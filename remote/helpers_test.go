@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/internal/retry"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
 
@@ -44,17 +45,23 @@ func newClock() *testutil.Clock {
 	return testutil.NewClock(time.Now().Truncate(time.Second))
 }
 
+// withClock makes c tell the time and wait by clk, so that retries never
+// really wait.
+func withClock(c *Client, clk retry.Clock) *Client {
+	c.c.clock = clk
+	return c
+}
+
 // newClient returns a Client for the fake with a fake clock, so that
 // retries never really wait; opts come after and may override.
 func newClient(t *testing.T, fake *testutil.CentralAuth, opts ...Option) (*Client, *testutil.Clock) {
 	t.Helper()
 	clk := newClock()
-	all := append([]Option{WithBaseURL(fake.URL()), WithClock(clk)}, opts...)
-	c, err := NewClient(testID, testSecret, all...)
+	c, err := NewClient(testID, testSecret, append([]Option{WithBaseURL(fake.URL())}, opts...)...)
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	return c, clk
+	return withClock(c, clk), clk
 }
 
 // testCtx is bounded so that a bug that hangs fails the test instead of

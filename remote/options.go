@@ -6,28 +6,15 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/centralauth-go/logout/clock"
 )
 
 const (
-	// DefaultBaseURL is CentralAuth's public base URL, used unless
-	// WithBaseURL sets another (an organization's CentralAuth subdomain or
-	// custom domain).
-	DefaultBaseURL = "https://centralauth.com"
-
-	// DefaultRetries is how many times Logout retries a retryable failure
-	// unless WithRetries says otherwise: up to three attempts in all.
-	DefaultRetries = 2
-
-	// DefaultTimeout bounds each attempt of the default HTTP client (one
-	// request and its response headers and body). It does not apply to a
-	// client given with WithHTTPClient.
-	DefaultTimeout = 10 * time.Second
-
-	// DefaultUserAgent is the User-Agent header sent unless WithUserAgent sets
-	// another.
-	DefaultUserAgent = "centralauth-go-logout/" + version
+	defaultBaseURL   = "https://centralauth.com"
+	defaultRetries   = 2
+	defaultUserAgent = "centralauth-go-logout/" + version
+	// defaultTimeout bounds each attempt of the default HTTP client (one
+	// request and its response headers and body).
+	defaultTimeout = 10 * time.Second
 
 	version = "0.1.0"
 
@@ -43,7 +30,6 @@ type config struct {
 	httpClient *http.Client
 	retries    int
 	userAgent  string
-	clock      clock.Clock
 }
 
 // Option configures a Client in NewClient. Options apply in order, so a later
@@ -56,7 +42,7 @@ type Option func(*config) error
 // with a host. It may have a path prefix and a trailing slash, but no user
 // information (credentials go in the Authorization header, never in a URL
 // that could end up in an error message), no query and no fragment.
-// Defaults to DefaultBaseURL.
+// Default: "https://centralauth.com".
 func WithBaseURL(base string) Option {
 	return func(c *config) error {
 		u, err := parseBaseURL(base)
@@ -97,7 +83,7 @@ func parseBaseURL(base string) (*url.URL, error) {
 // reports a 301/302/303 that was followed as an error instead of a success.
 // A nil client is a configuration error.
 //
-// Defaults to a client built for each Client: a Timeout of DefaultTimeout,
+// Default: a client built for each Client: a Timeout of 10s per attempt,
 // its own transport cloned from http.DefaultTransport with keep-alive and up
 // to 64 idle connections per host, and no redirect following (a 3xx answer
 // is returned as an *Error).
@@ -113,7 +99,7 @@ func WithHTTPClient(hc *http.Client) Option {
 
 // WithRetries sets how many times Logout retries after a retryable failure
 // (a transport error, 429 or 5xx); 0 disables retries. Negative values are a
-// configuration error. Defaults to DefaultRetries (2, so up to 3 attempts).
+// configuration error. Default: 2, so up to 3 attempts.
 func WithRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
@@ -125,7 +111,8 @@ func WithRetries(n int) Option {
 }
 
 // WithUserAgent sets the User-Agent header. It must be non-empty and free of
-// control characters. Defaults to DefaultUserAgent.
+// control characters. Default: "centralauth-go-logout/" and the library's
+// version.
 func WithUserAgent(ua string) Option {
 	return func(c *config) error {
 		if ua == "" {
@@ -135,19 +122,6 @@ func WithUserAgent(ua string) Option {
 			return errors.New("user agent contains control characters")
 		}
 		c.userAgent = ua
-		return nil
-	}
-}
-
-// WithClock sets the clock used to wait between attempts and to decide
-// whether a wait would pass the context's deadline (and to read Retry-After
-// dates). A nil clock is a configuration error. Defaults to clock.System().
-func WithClock(c clock.Clock) Option {
-	return func(cfg *config) error {
-		if c == nil {
-			return errors.New("clock is nil")
-		}
-		cfg.clock = c
 		return nil
 	}
 }
@@ -174,7 +148,7 @@ func newDefaultHTTPClient() *http.Client {
 	t.DisableKeepAlives = false
 	t.MaxIdleConnsPerHost = defaultMaxIdleConnsPerHost
 	return &http.Client{
-		Timeout:   DefaultTimeout,
+		Timeout:   defaultTimeout,
 		Transport: t,
 		// The request carries the client credentials and the token: never
 		// send them on to wherever a 3xx points. The 3xx itself becomes an

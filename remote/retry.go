@@ -3,11 +3,12 @@ package remote
 import (
 	"errors"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/centralauth-go/logout/internal/retry"
 )
 
 const (
@@ -24,33 +25,11 @@ const (
 // the jittered backoff, or the server's Retry-After if that is longer, and
 // never more than maxWait.
 func retryWait(attempt int, err error) time.Duration {
-	d := backoff(attempt)
+	d := retry.Backoff(baseBackoff, attempt, maxWait)
 	if e, ok := errors.AsType[*Error](err); ok && e.RetryAfter > d {
 		d = e.RetryAfter
 	}
 	return min(d, maxWait)
-}
-
-// backoff is baseBackoff·2^attempt (capped at maxWait) with "equal jitter":
-// a random wait between half of that and all of it. The random half keeps
-// many clients that failed together from retrying together; the fixed half
-// keeps the wait from collapsing to nothing.
-func backoff(attempt int) time.Duration {
-	return jittered(exponential(baseBackoff, attempt, maxWait))
-}
-
-// exponential is base·2^n, capped at limit.
-func exponential(base time.Duration, n int, limit time.Duration) time.Duration {
-	if n >= 30 { // beyond that the shift would overflow; limit is smaller
-		return limit
-	}
-	return min(base<<n, limit)
-}
-
-// jittered returns a random duration between d/2 and d.
-func jittered(d time.Duration) time.Duration {
-	half := d / 2
-	return half + rand.N(d-half+1)
 }
 
 // parseRetryAfter reads a Retry-After header: delta-seconds, or an HTTP date

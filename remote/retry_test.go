@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centralauth-go/logout/clock"
+	"github.com/centralauth-go/logout/internal/retry"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
 
@@ -185,7 +185,7 @@ func TestDeadlineShortcut(t *testing.T) {
 	}
 }
 
-var _ clock.Clock = cancellingClock{}
+var _ retry.Clock = cancellingClock{}
 
 // cancellingClock cancels the context when asked to wait, like a caller
 // giving up during the backoff.
@@ -204,7 +204,8 @@ func TestCancelDuringWait(t *testing.T) {
 	fake.InjectFault(testutil.Fault{Status: 503, Times: 100})
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
-	c, _ := newClient(t, fake, WithClock(cancellingClock{newClock(), cancel}))
+	c, _ := newClient(t, fake)
+	withClock(c, cancellingClock{newClock(), cancel})
 
 	err := c.Logout(ctx, "tok")
 	if !errors.Is(err, context.Canceled) {
@@ -235,10 +236,11 @@ func TestCancelDuringAttempt(t *testing.T) {
 		cancel()
 		return &http.Response{StatusCode: 503, Body: io.NopCloser(strings.NewReader("busy")), Request: r}, nil
 	})}
-	c, err := NewClient(testID, testSecret, WithHTTPClient(hc), WithClock(newClock()))
+	c, err := NewClient(testID, testSecret, WithHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}
+	withClock(c, newClock())
 
 	err = c.Logout(ctx, "tok")
 	if e, ok := errors.AsType[*Error](err); !ok || e.StatusCode != 503 || !errors.Is(err, context.Canceled) {
@@ -303,8 +305,8 @@ func TestIsRetryable(t *testing.T) {
 			if got := IsRetryable(tt.err); got != tt.want {
 				t.Errorf("IsRetryable(%v) = %v, want %v", tt.err, got, tt.want)
 			}
-			if e, ok := tt.err.(*Error); ok && e.Retryable() != tt.want {
-				t.Errorf("Retryable() = %v, want %v", e.Retryable(), tt.want)
+			if e, ok := tt.err.(*Error); ok && e.retryable() != tt.want {
+				t.Errorf("retryable() = %v, want %v", e.retryable(), tt.want)
 			}
 		})
 	}

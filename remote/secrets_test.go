@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centralauth-go/logout/clock"
+	"github.com/centralauth-go/logout/internal/retry"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
 
@@ -134,14 +134,15 @@ func TestErrorsNeverLeakSecrets(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
 				defer cancel()
 			}
-			var clk clock.Clock = newClock()
+			var clk retry.Clock = newClock()
 			if tt.cancelOnSleep {
 				clk = cancellingClock{newClock(), cancel}
 			}
-			c, err := NewClient(testID, testSecret, WithBaseURL(base), WithClock(clk))
+			c, err := NewClient(testID, testSecret, WithBaseURL(base))
 			if err != nil {
 				t.Fatal(err)
 			}
+			withClock(c, clk)
 
 			err = c.Logout(ctx, token)
 			if err == nil {

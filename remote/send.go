@@ -10,7 +10,7 @@ import (
 
 // send makes one attempt: one POST, and the answer turned into nil, an
 // *Error or a transport error.
-func (c *Client) send(ctx context.Context, token string) error {
+func (c *client) send(ctx context.Context, token string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, strings.NewReader(token))
 	if err != nil {
 		// Only a nil ctx gets here: the endpoint was validated in NewClient.
@@ -42,7 +42,7 @@ func (c *Client) send(ctx context.Context, token string) error {
 	// description of the failure; the status alone decides what it is.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	e := parseErrorBody(resp.StatusCode, body, c.secretsFor(token)...)
-	if e.Retryable() {
+	if e.retryable() {
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 	}
 	return e

@@ -7,6 +7,12 @@
 // whatever the browser does with Max-Age. TokenCookie reads the raw token
 // cookie that CentralAuth's Node library sets, for apps that migrate from it.
 //
+// A Store revokes on logout out of the box: Logout adds the session to a
+// RevocationList, and Load refuses it from then on, so that a copy of the
+// cookie taken before the logout stops working. The default list is in
+// memory, for an app that runs as one instance; package redisstore shares
+// one between instances.
+//
 // Both satisfy middleware.SessionStore. Their defaults are the secure ones:
 // Secure, HttpOnly, SameSite=Lax, Path "/", host-only.
 package session

@@ -49,7 +49,10 @@ func ExampleStore() {
 
 // Read the raw token cookie that CentralAuth's Node library sets.
 func ExampleNewTokenCookie() {
-	tokens := session.NewTokenCookie(session.WithCookieName("id_token"))
+	tokens, err := session.NewTokenCookie(session.WithCookieName("id_token"))
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	r := httptest.NewRequest("GET", "/", nil)
 	r.AddCookie(&http.Cookie{Name: "id_token", Value: "eyJhbGciOiJkaXIifQ..iv.cipher.tag"})
@@ -70,4 +73,25 @@ func ExampleStore_Save() {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}
 	_ = loginCallback
+}
+
+// Load the session on a protected page. A missing, forged, expired or
+// logged-out cookie means "not signed in"; a revocation list that cannot
+// be asked (Redis down, say) means "try again later", never "signed in".
+func ExampleStore_Load() {
+	protected := func(store *session.Store) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sess, err := store.Load(r)
+			switch {
+			case errors.Is(err, session.ErrNoSession), errors.Is(err, session.ErrInvalidSession):
+				http.Redirect(w, r, "/login", http.StatusSeeOther) // ErrRevoked included
+				return
+			case err != nil: // session.ErrRevocationUnavailable
+				http.Error(w, "try again in a moment", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "signed in as session", sess.ID)
+		})
+	}
+	_ = protected
 }

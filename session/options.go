@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/centralauth-go/logout/clock"
 )
 
 // Option configures a Store or a TokenCookie. Options that only make sense
@@ -24,17 +22,18 @@ type config struct {
 	insecure    bool
 	sameSite    http.SameSite
 	maxAge      time.Duration
-	clock       clock.Clock
 	revocations RevocationList
 
 	signedOnly []string // names of options given that only a Store accepts
 }
 
 const (
-	// DefaultCookieName is the Store's cookie name.
-	DefaultCookieName = "centralauth_session"
-	// DefaultMaxAge bounds a Store cookie's age.
-	DefaultMaxAge = 24 * time.Hour
+	defaultCookieName      = "centralauth_session"
+	defaultTokenCookieName = "access_token" // the Node library's
+	defaultMaxAge          = 24 * time.Hour
+	// defaultMaxRevocations bounds the list NewStore makes: 100,000
+	// entries is about 10 MB.
+	defaultMaxRevocations = 100_000
 	// minHashKeyLen is the least HMAC-SHA256 key length that NewStore accepts.
 	minHashKeyLen = 32
 )
@@ -44,8 +43,7 @@ func newConfig(name string) config {
 		name:     name,
 		path:     "/",
 		sameSite: http.SameSiteLaxMode,
-		maxAge:   DefaultMaxAge,
-		clock:    clock.System(),
+		maxAge:   defaultMaxAge,
 	}
 }
 
@@ -112,9 +110,9 @@ func WithCookieName(name string) Option {
 	}
 }
 
-// WithPath sets the cookie's Path attribute. Clear uses the same path, which
-// browsers require to remove the cookie. Default: "/".
-func WithPath(path string) Option {
+// WithCookiePath sets the cookie's Path attribute. Clear uses the same path,
+// which browsers require to remove the cookie. Default: "/".
+func WithCookiePath(path string) Option {
 	return func(c *config) error {
 		if !strings.HasPrefix(path, "/") || !isAttrValue(path) {
 			return configError("cookie path %q must start with / and hold no ';' or control character", path)
@@ -172,18 +170,6 @@ func WithMaxAge(d time.Duration) Option {
 			return configError("max age %v is under one second", d)
 		}
 		c.maxAge = d
-		return nil
-	}
-}
-
-// WithClock sets the time source for issue times and expiry checks.
-// Default: clock.System().
-func WithClock(c clock.Clock) Option {
-	return func(cfg *config) error {
-		if c == nil {
-			return configError("nil clock")
-		}
-		cfg.clock = c
 		return nil
 	}
 }

@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/centralauth-go/logout/clock"
 )
 
 // RevocationList remembers session IDs that were logged out, so that a
 // copy of a signed cookie taken earlier stops loading although its
 // signature is still valid. Implementations must be safe for concurrent
 // use. MemoryRevocations is the single-instance default; package
-// session/redisstore shares one list between instances.
+// redisstore shares one list between instances.
 type RevocationList interface {
 	// Revoke marks id as logged out until the given time, after which the
 	// cookie has expired anyway and the entry may be forgotten.
@@ -46,18 +44,15 @@ func (revokedError) Is(target error) bool {
 	return target == ErrRevoked || target == ErrInvalidSession
 }
 
-// WithRevocations makes Load check every session ID against list, and lets
-// Revoke (which LogoutHandler calls on every logout) add to it. Default:
-// none; a signed cookie then stays valid until it expires, even after
-// logout.
+// WithRevocations sets the list that Load checks every session ID against
+// and that Revoke and Logout add to, such as a redisstore.Revocations shared
+// by every instance of the app. Default: a MemoryRevocations of up to
+// 100,000 sessions, private to this Store.
 func WithRevocations(list RevocationList) Option {
 	return func(c *config) error {
 		c.signedOnly = append(c.signedOnly, "WithRevocations")
 		if list == nil {
 			return configError("nil RevocationList")
-		}
-		if v, ok := list.(interface{ Err() error }); ok && v.Err() != nil {
-			return configError("revocation list: %w", v.Err())
 		}
 		c.revocations = list
 		return nil
@@ -66,10 +61,7 @@ func WithRevocations(list RevocationList) Option {
 
 // checkRevoked is Load's last step.
 func (s *Store) checkRevoked(ctx context.Context, id string) error {
-	if s.cfg.revocations == nil {
-		return nil
-	}
-	revoked, err := s.cfg.revocations.Revoked(ctx, id)
+	revoked, err := s.revocations.Revoked(ctx, id)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)
@@ -81,21 +73,26 @@ func (s *Store) checkRevoked(ctx context.Context, id string) error {
 
 // Revoke adds sess's ID to the revocation list until the cookie could
 // expire: sess.Expires, or now + MaxAge if that is sooner or Expires is
-// unset, plus the minute of clock skew that Load tolerates. It does nothing, and returns nil, without WithRevocations or
-// without an ID.
+// unset, plus the minute of clock skew that Load tolerates. It does
+// nothing, and returns nil, for a nil session or one without an ID. Logout
+// calls it; call it yourself to end a session that is not the current
+// request's.
 func (s *Store) Revoke(ctx context.Context, sess *Session) error {
-	if s.cfg.revocations == nil || sess == nil || sess.ID == "" {
+	if sess == nil || sess.ID == "" {
 		return nil
 	}
 	// Load accepts cookies issued up to clockSkew ahead of this server's
 	// clock, so the entry outlives the cookie by that much too; the margin
 	// also covers a revocation store whose clock runs a little fast.
 	margin := clockSkew * time.Second
-	until := s.clock.Now().Add(s.cfg.maxAge + margin)
+	until := time.Now().Add(s.cfg.maxAge + margin)
 	if !sess.Expires.IsZero() && sess.Expires.Add(margin).Before(until) {
 		until = sess.Expires.Add(margin)
 	}
-	return s.cfg.revocations.Revoke(ctx, sess.ID, until)
+	if err := s.revocations.Revoke(ctx, sess.ID, until); err != nil {
+		return fmt.Errorf("session: revoke: %w", err)
+	}
+	return nil
 }
 
 // MemoryRevocations is a RevocationList in this process's memory: the
@@ -105,69 +102,23 @@ type MemoryRevocations struct {
 	mu        sync.RWMutex
 	until     map[string]time.Time
 	max       int
-	clock     clock.Clock
 	sinceScan int
-	err       error
 }
 
-// MemoryOption configures NewMemoryRevocations.
-type MemoryOption func(*MemoryRevocations) error
-
-// DefaultMaxRevocations bounds a MemoryRevocations: 100,000 entries is
-// about 10 MB.
-const DefaultMaxRevocations = 100_000
-
-// WithMaxEntries bounds how many unexpired entries the list holds; Revoke
-// past it returns ErrRevocationListFull rather than forget an entry.
-// Default: DefaultMaxRevocations.
-func WithMaxEntries(n int) MemoryOption {
-	return func(m *MemoryRevocations) error {
-		if n <= 0 {
-			return configError("max revocation entries %d is not positive", n)
-		}
-		m.max = n
-		return nil
+// NewMemoryRevocations returns an empty list that holds at most maxEntries
+// unexpired entries; Revoke past that returns ErrRevocationListFull rather
+// than forget an entry. 100,000 entries take about 10 MB. A maxEntries
+// below 1 is an error matching ErrInvalidConfig.
+func NewMemoryRevocations(maxEntries int) (*MemoryRevocations, error) {
+	if maxEntries < 1 {
+		return nil, configError("max revocation entries %d is not positive", maxEntries)
 	}
+	return &MemoryRevocations{until: make(map[string]time.Time), max: maxEntries}, nil
 }
-
-// WithMemoryClock sets the time source that decides when entries expire.
-// Default: clock.System().
-func WithMemoryClock(c clock.Clock) MemoryOption {
-	return func(m *MemoryRevocations) error {
-		if c == nil {
-			return configError("nil clock")
-		}
-		m.clock = c
-		return nil
-	}
-}
-
-// NewMemoryRevocations returns an empty list. An invalid option is
-// reported by Err, by WithRevocations, and by every call.
-func NewMemoryRevocations(opts ...MemoryOption) *MemoryRevocations {
-	m := &MemoryRevocations{until: make(map[string]time.Time), max: DefaultMaxRevocations, clock: clock.System()}
-	for _, opt := range opts {
-		if opt == nil {
-			m.err = configError("nil MemoryOption")
-		} else if err := opt(m); err != nil {
-			m.err = err
-		}
-		if m.err != nil {
-			break
-		}
-	}
-	return m
-}
-
-// Err reports an invalid option given to NewMemoryRevocations, or nil.
-func (m *MemoryRevocations) Err() error { return m.err }
 
 // Revoke implements RevocationList. A time already past is a no-op.
 func (m *MemoryRevocations) Revoke(_ context.Context, id string, until time.Time) error {
-	if m.err != nil {
-		return m.err
-	}
-	now := m.clock.Now()
+	now := time.Now()
 	if !until.After(now) {
 		return nil
 	}
@@ -203,19 +154,8 @@ func (m *MemoryRevocations) sweep(now time.Time) {
 
 // Revoked implements RevocationList.
 func (m *MemoryRevocations) Revoked(_ context.Context, id string) (bool, error) {
-	if m.err != nil {
-		return false, m.err
-	}
 	m.mu.RLock()
 	until, ok := m.until[id]
 	m.mu.RUnlock()
-	return ok && until.After(m.clock.Now()), nil
-}
-
-// Len returns the number of entries held, expired ones not yet swept
-// included.
-func (m *MemoryRevocations) Len() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.until)
+	return ok && until.After(time.Now()), nil
 }

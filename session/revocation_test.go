@@ -3,11 +3,12 @@ package session_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/session"
 )
 
@@ -17,22 +18,32 @@ type brokenList struct{ err error }
 func (b brokenList) Revoke(context.Context, string, time.Time) error { return b.err }
 func (b brokenList) Revoked(context.Context, string) (bool, error)   { return false, b.err }
 
+func newMemoryRevocations(t *testing.T, maxEntries int) *session.MemoryRevocations {
+	t.Helper()
+	list, err := session.NewMemoryRevocations(maxEntries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
 func TestLoadChecksRevocations(t *testing.T) {
 	errDown := errors.New("connection refused")
 	tests := []struct {
 		name        string
-		list        session.RevocationList
+		opts        []session.Option
 		revoke      bool
 		wantErr     []error
 		wantSession bool
 	}{
-		{"not revoked", session.NewMemoryRevocations(), false, nil, true},
-		{"revoked", session.NewMemoryRevocations(), true, []error{session.ErrRevoked, session.ErrInvalidSession}, false},
-		{"list down", brokenList{errDown}, false, []error{session.ErrRevocationUnavailable, errDown}, false},
+		{"not revoked", nil, false, nil, true},
+		{"revoked, with the default list", nil, true, []error{session.ErrRevoked, session.ErrInvalidSession}, false},
+		{"revoked, with a list given", []session.Option{session.WithRevocations(newMemoryRevocations(t, 10))}, true, []error{session.ErrRevoked, session.ErrInvalidSession}, false},
+		{"list down", []session.Option{session.WithRevocations(brokenList{errDown})}, false, []error{session.ErrRevocationUnavailable, errDown}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newStore(t, session.WithRevocations(tt.list))
+			s := newStore(t, tt.opts...)
 			sess := &session.Session{AccessToken: "at"}
 			c := save(t, s, sess)
 			if tt.revoke {
@@ -68,42 +79,44 @@ func TestStoreRevokeLastsUntilTheCookieExpires(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := testutil.NewClock(t0)
-			list := session.NewMemoryRevocations(session.WithMemoryClock(clk))
-			s, err := session.NewStore(hashKey, session.WithClock(clk), session.WithMaxAge(time.Hour), session.WithRevocations(list))
-			if err != nil {
-				t.Fatal(err)
-			}
-			sess := &session.Session{ID: "s1"}
-			if tt.expires != 0 {
-				sess.Expires = t0.Add(tt.expires)
-			}
-			if err := s.Revoke(t.Context(), sess); err != nil {
-				t.Fatal(err)
-			}
-			// Load tolerates a minute of clock skew; so does the entry.
-			clk.Advance(tt.want + time.Minute - time.Second)
-			if r, _ := list.Revoked(t.Context(), "s1"); !r {
-				t.Fatal("entry gone before the cookie could expire")
-			}
-			clk.Advance(time.Second)
-			if r, _ := list.Revoked(t.Context(), "s1"); r {
-				t.Fatal("entry outlived the cookie")
-			}
+			at(t, 0, func(t *testing.T) {
+				list := newMemoryRevocations(t, 10)
+				s := newStore(t, session.WithMaxAge(time.Hour), session.WithRevocations(list))
+				sess := &session.Session{ID: "s1"}
+				if tt.expires != 0 {
+					sess.Expires = t0.Add(tt.expires)
+				}
+				if err := s.Revoke(t.Context(), sess); err != nil {
+					t.Fatal(err)
+				}
+				// Load tolerates a minute of clock skew; so does the entry.
+				time.Sleep(tt.want + time.Minute - time.Second)
+				if r, _ := list.Revoked(t.Context(), "s1"); !r {
+					t.Fatal("entry gone before the cookie could expire")
+				}
+				time.Sleep(time.Second)
+				if r, _ := list.Revoked(t.Context(), "s1"); r {
+					t.Fatal("entry outlived the cookie")
+				}
+			})
 		})
 	}
 }
 
 func TestMemoryRevocationsBound(t *testing.T) {
-	clk := testutil.NewClock(t0)
-	list := session.NewMemoryRevocations(session.WithMaxEntries(3), session.WithMemoryClock(clk))
+	at(t, 0, testMemoryRevocationsBound)
+}
+
+func testMemoryRevocationsBound(t *testing.T) {
+	list := newMemoryRevocations(t, 3)
 	ctx := t.Context()
 	for i := range 3 {
 		if err := list.Revoke(ctx, "id"+strconv.Itoa(i), t0.Add(time.Duration(i+1)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Run("full is an error, not a silent drop", func(t *testing.T) {
+	// full is an error, not a silent drop
+	{
 		if err := list.Revoke(ctx, "id3", t0.Add(time.Hour)); !errors.Is(err, session.ErrRevocationListFull) {
 			t.Fatalf("Revoke past the bound: %v", err)
 		}
@@ -112,43 +125,124 @@ func TestMemoryRevocationsBound(t *testing.T) {
 				t.Fatalf("id%d was dropped", i)
 			}
 		}
-	})
-	t.Run("expired entries make room", func(t *testing.T) {
-		clk.Advance(90 * time.Second) // id0 expired
+	}
+	// expired entries make room
+	{
+		time.Sleep(90 * time.Second) // id0 expired
 		if err := list.Revoke(ctx, "id3", t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if list.Len() != 3 {
-			t.Fatalf("Len = %d, want 3", list.Len())
+		if r, _ := list.Revoked(ctx, "id3"); !r {
+			t.Fatal("id3 was not added in the room id0 left")
 		}
-	})
-	t.Run("re-revoking keeps the later time", func(t *testing.T) {
+		// The list holds id1, id2 and id3 now, so it is full again.
+		if err := list.Revoke(ctx, "id4", t0.Add(time.Hour)); !errors.Is(err, session.ErrRevocationListFull) {
+			t.Fatalf("Revoke on a list full again: %v", err)
+		}
+	}
+	// re-revoking keeps the later time
+	{
 		if err := list.Revoke(ctx, "id3", t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		clk.Advance(10 * time.Minute)
+		time.Sleep(10 * time.Minute)
 		if r, _ := list.Revoked(ctx, "id3"); !r {
 			t.Fatal("an earlier time shortened the entry")
 		}
-	})
+	}
 }
 
-func TestWithRevocationsRejectsBadLists(t *testing.T) {
+func TestRevocationConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		list session.RevocationList
+		err  func() error
 	}{
-		{"nil", nil},
-		{"bad option", session.NewMemoryRevocations(session.WithMaxEntries(0))},
+		{"nil list", func() error { _, err := session.NewStore(hashKey, session.WithRevocations(nil)); return err }},
+		{"zero max entries", func() error { _, err := session.NewMemoryRevocations(0); return err }},
+		{"negative max entries", func() error { _, err := session.NewMemoryRevocations(-1); return err }},
+		{"a TokenCookie keeps no list", func() error {
+			_, err := session.NewTokenCookie(session.WithRevocations(newMemoryRevocations(t, 1)))
+			return err
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := session.NewStore(hashKey, session.WithRevocations(tt.list)); !errors.Is(err, session.ErrInvalidConfig) {
-				t.Fatalf("NewStore error %v, want ErrInvalidConfig", err)
+			if err := tt.err(); !errors.Is(err, session.ErrInvalidConfig) {
+				t.Fatalf("error %v, want ErrInvalidConfig", err)
 			}
 		})
 	}
-	if tc := session.NewTokenCookie(session.WithRevocations(session.NewMemoryRevocations())); !errors.Is(tc.Err(), session.ErrInvalidConfig) {
-		t.Fatalf("TokenCookie accepted WithRevocations: %v", tc.Err())
+}
+
+// TestDefaultStoreRefusesLoggedOutCookie is the replay that OWASP ASVS
+// V7.4.1 forbids: a copy of the cookie taken before logout must not load
+// after it, with a Store built from its key and nothing else.
+func TestDefaultStoreRefusesLoggedOutCookie(t *testing.T) {
+	store, err := session.NewStore(hashKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := save(t, store, &session.Session{AccessToken: "at"})
+	if _, err := store.Load(requestWith(copied)); err != nil {
+		t.Fatalf("before logout: %v", err)
+	}
+	rec := httptest.NewRecorder()
+	ended, err := store.Logout(t.Context(), rec, requestWith(copied))
+	if err != nil || ended == nil || ended.AccessToken != "at" {
+		t.Fatalf("Logout = %v, %v", ended, err)
+	}
+	if c := onlyCookie(t, rec); c.Value != "" || c.MaxAge >= 0 {
+		t.Fatalf("Logout did not clear the cookie: %v", c)
+	}
+	if _, err := store.Load(requestWith(copied)); !errors.Is(err, session.ErrRevoked) {
+		t.Fatalf("the copied cookie after logout: Load error %v, want ErrRevoked", err)
+	}
+}
+
+func TestStoreLogout(t *testing.T) {
+	errDown := errors.New("connection refused")
+	tests := []struct {
+		name        string
+		list        session.RevocationList
+		cookie      func(t *testing.T, s *session.Store) *http.Cookie
+		wantSession bool
+		wantErr     error
+	}{
+		{"no cookie", nil, func(*testing.T, *session.Store) *http.Cookie { return nil }, false, session.ErrNoSession},
+		{"forged cookie", nil, func(*testing.T, *session.Store) *http.Cookie {
+			return &http.Cookie{Name: "centralauth_session", Value: "forged"}
+		}, false, session.ErrInvalidSession},
+		{"already logged out", nil, func(t *testing.T, s *session.Store) *http.Cookie {
+			sess := &session.Session{AccessToken: "at"}
+			c := save(t, s, sess)
+			if err := s.Revoke(t.Context(), sess); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}, false, session.ErrRevoked},
+		{"list down: the session still ends, unrevoked", brokenList{errDown}, func(t *testing.T, s *session.Store) *http.Cookie {
+			return save(t, s, &session.Session{AccessToken: "at"})
+		}, true, errDown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []session.Option
+			if tt.list != nil {
+				opts = append(opts, session.WithRevocations(tt.list))
+			}
+			s := newStore(t, opts...)
+			r := httptest.NewRequest(http.MethodPost, "/logout", nil)
+			if c := tt.cookie(t, s); c != nil {
+				r.AddCookie(c)
+			}
+			rec := httptest.NewRecorder()
+			sess, err := s.Logout(t.Context(), rec, r)
+			if !errors.Is(err, tt.wantErr) || (sess != nil) != tt.wantSession {
+				t.Fatalf("Logout = %v, %v; want session %v, error %v", sess, err, tt.wantSession, tt.wantErr)
+			}
+			if c := onlyCookie(t, rec); c.Value != "" || c.MaxAge >= 0 {
+				t.Fatalf("Logout did not clear the cookie: %v", c)
+			}
+		})
 	}
 }

@@ -31,17 +31,18 @@ var ErrNoSession = errors.New("session: no session cookie")
 // input from the internet, not a server fault.
 var ErrInvalidSession = errors.New("session: invalid session cookie")
 
-// ErrTooLarge is returned by Save instead of writing a cookie over
-// MaxCookieSize bytes, which browsers would silently drop.
+// ErrTooLarge is returned by Save instead of writing a Set-Cookie line over
+// 4096 bytes, name and attributes included, which browsers would silently
+// drop.
 var ErrTooLarge = errors.New("session: cookie would exceed 4096 bytes")
 
 // ErrInvalidConfig is matched by the errors that constructors and options
 // return for a configuration they cannot use.
 var ErrInvalidConfig = errors.New("session: invalid configuration")
 
-// MaxCookieSize is the largest Set-Cookie value, name and attributes
+// maxCookieSize is the largest Set-Cookie line, name and attributes
 // included, that Save writes. Browsers guarantee at least this much.
-const MaxCookieSize = 4096
+const maxCookieSize = 4096
 
 // invalid builds a reason that matches ErrInvalidSession. The reasons are
 // fixed strings: the cookie's content never goes into an error.

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -9,18 +10,17 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
-
-	"github.com/centralauth-go/logout/clock"
 )
 
-// Store keeps a Session in a signed, optionally encrypted cookie. It is safe
-// for concurrent use.
+// Store keeps a Session in a signed, optionally encrypted cookie, and
+// remembers logged-out sessions in a RevocationList so that a copy of a
+// cookie taken before a logout stops loading. It is safe for concurrent use.
 type Store struct {
-	codecs  []securecookie.Codec // newest key first
-	cfg     config
-	clear   string // the Set-Cookie value that Clear writes
-	clock   clock.Clock
-	maxAgeS int64
+	codecs      []securecookie.Codec // newest key first
+	cfg         config
+	clear       string // the Set-Cookie value that Clear writes
+	revocations RevocationList
+	maxAgeS     int64
 }
 
 var unixEpoch = time.Unix(0, 0).UTC()
@@ -28,13 +28,25 @@ var unixEpoch = time.Unix(0, 0).UTC()
 // NewStore returns a Store that signs cookies with hashKey (HMAC-SHA256, at
 // least 32 bytes; 64 random bytes is recommended). Keys are copied. An error
 // matches ErrInvalidConfig and says what to fix.
+//
+// Out of the box the Store revokes on logout: it keeps a MemoryRevocations
+// of up to 100,000 sessions, which serves an app that runs as one instance.
+// An app with several instances shares one list between them with
+// WithRevocations (package redisstore has one in Redis).
 func NewStore(hashKey []byte, opts ...Option) (*Store, error) {
 	if len(hashKey) < minHashKeyLen {
 		return nil, configError("hash key is %d bytes, want at least %d", len(hashKey), minHashKeyLen)
 	}
-	cfg := newConfig(DefaultCookieName)
+	cfg := newConfig(defaultCookieName)
 	if err := cfg.apply(opts); err != nil {
 		return nil, err
+	}
+	if cfg.revocations == nil {
+		list, err := NewMemoryRevocations(defaultMaxRevocations)
+		if err != nil {
+			return nil, err
+		}
+		cfg.revocations = list
 	}
 	if cfg.sameSite == http.SameSiteNoneMode && cfg.insecure {
 		return nil, configError("SameSite=None requires Secure; drop WithInsecure or WithSameSite")
@@ -44,8 +56,8 @@ func NewStore(hashKey []byte, opts ...Option) (*Store, error) {
 	for i, k := range pairs {
 		sc := securecookie.New(k.hash, k.block)
 		// The payload is already bytes (format.go). The age check runs on
-		// the signed issue time inside it, against the injected clock, so
-		// securecookie's own wall-clock check is off.
+		// the signed issue time inside it, so securecookie's own timestamp
+		// check is off.
 		sc.SetSerializer(securecookie.NopEncoder{})
 		sc.MaxAge(0)
 		// Length is bounded here instead: Load rejects long values before
@@ -54,11 +66,11 @@ func NewStore(hashKey []byte, opts ...Option) (*Store, error) {
 		codecs[i] = sc
 	}
 	s := &Store{
-		codecs:  codecs,
-		cfg:     cfg,
-		clear:   cfg.clearHeader(),
-		clock:   cfg.clock,
-		maxAgeS: int64(cfg.maxAge / time.Second),
+		codecs:      codecs,
+		cfg:         cfg,
+		clear:       cfg.clearHeader(),
+		revocations: cfg.revocations,
+		maxAgeS:     int64(cfg.maxAge / time.Second),
 	}
 	return s, nil
 }
@@ -66,9 +78,10 @@ func NewStore(hashKey []byte, opts ...Option) (*Store, error) {
 // Load returns the request's session. It returns ErrNoSession when there is
 // no cookie, and an error matching ErrInvalidSession when the cookie is
 // tampered with, signed with an unknown key, expired, malformed or too long.
-// With WithRevocations, a logged-out session is an error matching ErrRevoked,
-// and a failing list one matching ErrRevocationUnavailable. It never panics,
-// whatever the cookie holds.
+// A logged-out session is an error matching ErrRevoked (and so
+// ErrInvalidSession). When the revocation list cannot be asked, the error
+// matches ErrRevocationUnavailable and no session is returned: answer 503,
+// not "logged out". It never panics, whatever the cookie holds.
 func (s *Store) Load(r *http.Request) (*Session, error) {
 	p, err := s.decode(r)
 	if err != nil {
@@ -80,10 +93,30 @@ func (s *Store) Load(r *http.Request) (*Session, error) {
 	return p, nil
 }
 
-// Peek is Load without the revocation check. A logout uses it when the
-// revocation list is down, so that it can still clear, revoke and end the
-// CentralAuth session; never use it to authenticate a request.
-func (s *Store) Peek(r *http.Request) (*Session, error) { return s.decode(r) }
+// Logout ends the request's session in this app: it clears the cookie and
+// revokes the session, so that a copy of the cookie taken earlier no longer
+// loads. ctx bounds the revocation. It returns the session it ended, whose
+// tokens a session-wide logout sends to CentralAuth.
+//
+// The cookie is always cleared. The session is nil when the request has
+// none that can be trusted; err is then ErrNoSession or matches
+// ErrInvalidSession (a session already logged out matches ErrRevoked). A
+// revocation list that is down does not stop a logout: the cookie's
+// signature and age are still checked and the session is returned, with an
+// error if it could not be revoked either. When the session is not nil, an
+// error means it was not revoked: copies of its cookie keep loading until
+// it expires.
+func (s *Store) Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (*Session, error) {
+	s.Clear(w)
+	sess, err := s.decode(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRevoked(ctx, sess.ID); errors.Is(err, ErrRevoked) {
+		return nil, err
+	}
+	return sess, s.Revoke(ctx, sess)
+}
 
 // decode reads and verifies the cookie: signature, format and age.
 func (s *Store) decode(r *http.Request) (*Session, error) {
@@ -91,7 +124,7 @@ func (s *Store) decode(r *http.Request) (*Session, error) {
 	if !ok {
 		return nil, ErrNoSession
 	}
-	if len(value) > MaxCookieSize {
+	if len(value) > maxCookieSize {
 		return nil, errTooLong
 	}
 	var raw []byte
@@ -104,7 +137,7 @@ func (s *Store) decode(r *http.Request) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now().Unix()
+	now := time.Now().Unix()
 	switch {
 	case p.issuedAt > now+clockSkew:
 		return nil, errFuture
@@ -124,15 +157,15 @@ const clockSkew = 60
 // sess.Expires if that is sooner. If sess.ID is empty, Save sets it to a
 // random 128-bit hex ID first, so the caller sees the ID. It returns
 // ErrTooLarge, and writes nothing, when the cookie would exceed
-// MaxCookieSize bytes.
+// maxCookieSize bytes.
 func (s *Store) Save(w http.ResponseWriter, sess *Session) error {
 	if sess == nil {
 		return errors.New("session: Save of a nil *Session")
 	}
 	if sess.ID == "" {
-		sess.ID = NewID()
+		sess.ID = newID()
 	}
-	now := s.clock.Now()
+	now := time.Now()
 	maxAge := s.maxAgeS
 	if !sess.Expires.IsZero() {
 		left := int64(sess.Expires.Sub(now) / time.Second)
@@ -142,7 +175,7 @@ func (s *Store) Save(w http.ResponseWriter, sess *Session) error {
 		maxAge = min(maxAge, left)
 	}
 	// A cheap bound first, so a huge token fails before any crypto.
-	if len(sess.ID)+len(sess.AccessToken)+len(sess.IDToken) > MaxCookieSize {
+	if len(sess.ID)+len(sess.AccessToken)+len(sess.IDToken) > maxCookieSize {
 		return ErrTooLarge
 	}
 	value, err := s.codecs[0].Encode(s.cfg.name, appendPayload(nil, sess, now))
@@ -154,7 +187,7 @@ func (s *Store) Save(w http.ResponseWriter, sess *Session) error {
 	ck.MaxAge = int(maxAge)
 	ck.Expires = now.Add(time.Duration(maxAge) * time.Second)
 	line := ck.String()
-	if len(line) > MaxCookieSize {
+	if len(line) > maxCookieSize {
 		return ErrTooLarge
 	}
 	w.Header().Add("Set-Cookie", line)
@@ -169,8 +202,8 @@ func (s *Store) Clear(w http.ResponseWriter) {
 	w.Header().Add("Set-Cookie", s.clear)
 }
 
-// NewID returns a random 128-bit session ID in hex.
-func NewID() string {
+// newID returns a random 128-bit session ID in hex.
+func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b[:])

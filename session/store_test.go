@@ -8,9 +8,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/session"
 )
 
@@ -18,17 +18,32 @@ var (
 	hashKey  = bytes.Repeat([]byte("h"), 32)
 	hashKey2 = bytes.Repeat([]byte("H"), 64)
 	blockKey = bytes.Repeat([]byte("b"), 32)
-	t0       = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 )
 
-func newStore(t *testing.T, opts ...session.Option) (*session.Store, *testutil.Clock) {
+// t0 is when every synctest bubble starts: midnight UTC, 2000-01-01. Tests
+// that depend on time run in a bubble, where the store, its revocation
+// list and the test share one fake clock that moves only when the test
+// sleeps. No test depends on today's date.
+var t0 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// at runs f in a new synctest bubble once its clock reads t0+d. A Store
+// holds no clock of its own, so cookies made in one bubble load in
+// another: that is how a test sees a cookie from the future.
+func at(t *testing.T, d time.Duration, f func(t *testing.T)) {
 	t.Helper()
-	clk := testutil.NewClock(t0)
-	s, err := session.NewStore(hashKey, append([]session.Option{session.WithClock(clk)}, opts...)...)
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(d)
+		f(t)
+	})
+}
+
+func newStore(t *testing.T, opts ...session.Option) *session.Store {
+	t.Helper()
+	s, err := session.NewStore(hashKey, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, clk
+	return s
 }
 
 // save runs Save and returns the Set-Cookie it wrote.
@@ -76,25 +91,27 @@ func TestSaveThenLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newStore(t, tt.opts...)
-			in := tt.in
-			c := save(t, s, &in)
-			if tt.in.ID == "" && len(in.ID) != 32 {
-				t.Fatalf("Save set ID %q, want 32 hex characters", in.ID)
-			}
-			got, err := s.Load(requestWith(c))
-			if err != nil {
-				t.Fatalf("Load: %v", err)
-			}
-			if got.ID != in.ID || got.AccessToken != in.AccessToken || got.IDToken != in.IDToken || !got.Expires.Equal(in.Expires) {
-				t.Fatalf("Load = %+v, want %+v", *got, in)
-			}
+			at(t, 0, func(t *testing.T) {
+				s := newStore(t, tt.opts...)
+				in := tt.in
+				c := save(t, s, &in)
+				if tt.in.ID == "" && len(in.ID) != 32 {
+					t.Fatalf("Save set ID %q, want 32 hex characters", in.ID)
+				}
+				got, err := s.Load(requestWith(c))
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				if got.ID != in.ID || got.AccessToken != in.AccessToken || got.IDToken != in.IDToken || !got.Expires.Equal(in.Expires) {
+					t.Fatalf("Load = %+v, want %+v", *got, in)
+				}
+			})
 		})
 	}
 }
 
 func TestSaveGivesDistinctIDs(t *testing.T) {
-	s, _ := newStore(t)
+	s := newStore(t)
 	seen := map[string]bool{}
 	for range 100 {
 		var sess session.Session
@@ -107,7 +124,7 @@ func TestSaveGivesDistinctIDs(t *testing.T) {
 }
 
 func TestEncryptedCookieHidesTokens(t *testing.T) {
-	s, _ := newStore(t, session.WithEncryptionKey(blockKey))
+	s := newStore(t, session.WithEncryptionKey(blockKey))
 	c := save(t, s, &session.Session{AccessToken: "SECRET-ACCESS-TOKEN"})
 	raw, _ := base64.URLEncoding.DecodeString(c.Value)
 	if strings.Contains(c.Value, "SECRET") || bytes.Contains(raw, []byte("SECRET")) {
@@ -128,48 +145,58 @@ func TestCookieAttributes(t *testing.T) {
 	}{
 		{"defaults", nil, "centralauth_session", "/", "", true, http.SameSiteLaxMode, 86400},
 		{"all options", []session.Option{
-			session.WithCookieName("app_a"), session.WithPath("/app"), session.WithDomain("example.com"),
+			session.WithCookieName("app_a"), session.WithCookiePath("/app"), session.WithDomain("example.com"),
 			session.WithInsecure(), session.WithSameSite(http.SameSiteStrictMode), session.WithMaxAge(time.Hour),
 		}, "app_a", "/app", "example.com", false, http.SameSiteStrictMode, 3600},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newStore(t, tt.opts...)
-			set := save(t, s, &session.Session{AccessToken: "at"})
-			rec := httptest.NewRecorder()
-			s.Clear(rec)
-			cleared := onlyCookie(t, rec)
-			for _, c := range []*http.Cookie{set, cleared} {
-				if c.Name != tt.wantName || c.Path != tt.wantPath || c.Domain != tt.wantDomain ||
-					c.Secure != tt.wantSecure || !c.HttpOnly || c.SameSite != tt.wantSame {
-					t.Errorf("cookie %+v: want name %q path %q domain %q secure %v HttpOnly SameSite %v",
-						c, tt.wantName, tt.wantPath, tt.wantDomain, tt.wantSecure, tt.wantSame)
+			at(t, 0, func(t *testing.T) {
+				s := newStore(t, tt.opts...)
+				set := save(t, s, &session.Session{AccessToken: "at"})
+				rec := httptest.NewRecorder()
+				s.Clear(rec)
+				cleared := onlyCookie(t, rec)
+				for _, c := range []*http.Cookie{set, cleared} {
+					if c.Name != tt.wantName || c.Path != tt.wantPath || c.Domain != tt.wantDomain ||
+						c.Secure != tt.wantSecure || !c.HttpOnly || c.SameSite != tt.wantSame {
+						t.Errorf("cookie %+v: want name %q path %q domain %q secure %v HttpOnly SameSite %v",
+							c, tt.wantName, tt.wantPath, tt.wantDomain, tt.wantSecure, tt.wantSame)
+					}
 				}
-			}
-			if set.MaxAge != tt.wantMaxAge || !set.Expires.Equal(t0.Add(time.Duration(tt.wantMaxAge)*time.Second)) {
-				t.Errorf("Save: Max-Age %d, Expires %v; want %d", set.MaxAge, set.Expires, tt.wantMaxAge)
-			}
-			if cleared.Value != "" || cleared.MaxAge >= 0 || cleared.Expires.Year() != 1970 {
-				t.Errorf("Clear: value %q, Max-Age %d, Expires %v; want empty, <0 and 1970", cleared.Value, cleared.MaxAge, cleared.Expires)
-			}
+				if set.MaxAge != tt.wantMaxAge || !set.Expires.Equal(t0.Add(time.Duration(tt.wantMaxAge)*time.Second)) {
+					t.Errorf("Save: Max-Age %d, Expires %v; want %d", set.MaxAge, set.Expires, tt.wantMaxAge)
+				}
+				if cleared.Value != "" || cleared.MaxAge >= 0 || cleared.Expires.Year() != 1970 {
+					t.Errorf("Clear: value %q, Max-Age %d, Expires %v; want empty, <0 and 1970", cleared.Value, cleared.MaxAge, cleared.Expires)
+				}
+			})
 		})
 	}
 }
 
 func TestSaveCapsMaxAgeAtExpires(t *testing.T) {
-	s, _ := newStore(t)
-	c := save(t, s, &session.Session{AccessToken: "at", Expires: t0.Add(10 * time.Minute)})
-	if c.MaxAge != 600 {
-		t.Fatalf("Max-Age %d, want 600", c.MaxAge)
-	}
+	at(t, 0, func(t *testing.T) {
+		s := newStore(t)
+		c := save(t, s, &session.Session{AccessToken: "at", Expires: t0.Add(10 * time.Minute)})
+		if c.MaxAge != 600 {
+			t.Fatalf("Max-Age %d, want 600", c.MaxAge)
+		}
+	})
 }
 
 func TestLoadRejects(t *testing.T) {
-	s, clk := newStore(t, session.WithMaxAge(time.Hour))
-	good := save(t, s, &session.Session{AccessToken: "at"})
-	shortLived := save(t, s, &session.Session{AccessToken: "at", Expires: t0.Add(time.Minute)})
+	s := newStore(t, session.WithMaxAge(time.Hour))
+	var good, shortLived, foreign, future *http.Cookie
+	at(t, 0, func(t *testing.T) {
+		good = save(t, s, &session.Session{AccessToken: "at"})
+		shortLived = save(t, s, &session.Session{AccessToken: "at", Expires: t0.Add(time.Minute)})
+	})
+	// Issued an hour after t0: to a bubble at t0, a cookie from a server
+	// whose clock runs an hour fast.
+	at(t, time.Hour, func(t *testing.T) { future = save(t, s, &session.Session{AccessToken: "at"}) })
 	other, _ := session.NewStore(hashKey2)
-	foreign := save(t, other, &session.Session{AccessToken: "at"})
+	at(t, 0, func(t *testing.T) { foreign = save(t, other, &session.Session{AccessToken: "at"}) })
 
 	flip := []byte(good.Value)
 	flip[len(flip)/2] ^= 1
@@ -186,32 +213,34 @@ func TestLoadRejects(t *testing.T) {
 		{"signed with another key", foreign.Value, 0, session.ErrInvalidSession},
 		{"garbage", "not-a-cookie", 0, session.ErrInvalidSession},
 		{"empty value", `""`, 0, session.ErrInvalidSession},
-		{"too long", strings.Repeat("A", session.MaxCookieSize+1), 0, session.ErrInvalidSession},
+		{"too long", strings.Repeat("A", 4097), 0, session.ErrInvalidSession},
 		{"older than MaxAge", good.Value, time.Hour, session.ErrInvalidSession},
 		{"past its Expires", shortLived.Value, time.Minute, session.ErrInvalidSession},
-		{"issued in the future", good.Value, -time.Hour, session.ErrInvalidSession},
+		{"issued in the future", future.Value, 0, session.ErrInvalidSession},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk.Advance(t0.Add(tt.advance).Sub(clk.Now()))
-			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			if tt.cookie != "" {
-				r.Header.Set("Cookie", "other=1; centralauth_session="+tt.cookie+"; more=2")
-			}
-			sess, err := s.Load(r)
-			if !errors.Is(err, tt.want) || sess != nil {
-				t.Fatalf("Load = %v, %v; want nil, %v", sess, err, tt.want)
-			}
-			if tt.cookie != "" && len(tt.cookie) > 8 && strings.Contains(err.Error(), tt.cookie[:8]) {
-				t.Fatalf("error %q repeats the cookie", err)
-			}
+			at(t, tt.advance, func(t *testing.T) {
+				r := httptest.NewRequest(http.MethodGet, "/", nil)
+				if tt.cookie != "" {
+					r.Header.Set("Cookie", "other=1; centralauth_session="+tt.cookie+"; more=2")
+				}
+				sess, err := s.Load(r)
+				if !errors.Is(err, tt.want) || sess != nil {
+					t.Fatalf("Load = %v, %v; want nil, %v", sess, err, tt.want)
+				}
+				if tt.cookie != "" && len(tt.cookie) > 8 && strings.Contains(err.Error(), tt.cookie[:8]) {
+					t.Fatalf("error %q repeats the cookie", err)
+				}
+			})
 		})
 	}
 	t.Run("still valid just before MaxAge", func(t *testing.T) {
-		clk.Advance(t0.Add(time.Hour - time.Second).Sub(clk.Now()))
-		if _, err := s.Load(requestWith(good)); err != nil {
-			t.Fatal(err)
-		}
+		at(t, time.Hour-time.Second, func(t *testing.T) {
+			if _, err := s.Load(requestWith(good)); err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 }
 
@@ -255,7 +284,7 @@ func TestSaveTooLarge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newStore(t, session.WithEncryptionKey(blockKey))
+			s := newStore(t, session.WithEncryptionKey(blockKey))
 			rec := httptest.NewRecorder()
 			err := s.Save(rec, &session.Session{AccessToken: strings.Repeat("x", tt.size)})
 			if !errors.Is(err, session.ErrTooLarge) {
@@ -267,9 +296,9 @@ func TestSaveTooLarge(t *testing.T) {
 		})
 	}
 	t.Run("a realistic token fits", func(t *testing.T) {
-		s, _ := newStore(t, session.WithEncryptionKey(blockKey))
+		s := newStore(t, session.WithEncryptionKey(blockKey))
 		c := save(t, s, &session.Session{AccessToken: strings.Repeat("a", 1200), IDToken: strings.Repeat("i", 600)})
-		if len(c.String()) > session.MaxCookieSize {
+		if len(c.String()) > 4096 {
 			t.Fatalf("cookie of %d bytes", len(c.String()))
 		}
 	})
@@ -288,13 +317,12 @@ func TestNewStoreRejectsBadConfig(t *testing.T) {
 		{"bad previous encryption key", hashKey, []session.Option{session.WithPreviousKeys(hashKey, make([]byte, 5))}},
 		{"empty cookie name", hashKey, []session.Option{session.WithCookieName("")}},
 		{"cookie name with a separator", hashKey, []session.Option{session.WithCookieName("a;b")}},
-		{"relative path", hashKey, []session.Option{session.WithPath("app")}},
-		{"path with a semicolon", hashKey, []session.Option{session.WithPath("/a;Domain=evil")}},
+		{"relative path", hashKey, []session.Option{session.WithCookiePath("app")}},
+		{"path with a semicolon", hashKey, []session.Option{session.WithCookiePath("/a;Domain=evil")}},
 		{"domain with a port", hashKey, []session.Option{session.WithDomain("example.com:80")}},
 		{"unknown SameSite", hashKey, []session.Option{session.WithSameSite(http.SameSite(42))}},
 		{"SameSite None without Secure", hashKey, []session.Option{session.WithSameSite(http.SameSiteNoneMode), session.WithInsecure()}},
 		{"zero max age", hashKey, []session.Option{session.WithMaxAge(0)}},
-		{"nil clock", hashKey, []session.Option{session.WithClock(nil)}},
 		{"nil option", hashKey, []session.Option{nil}},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -11,54 +12,49 @@ import (
 // CentralAuth token, unsigned by the app (CentralAuth signs and encrypts it).
 // Use it while an app moves from that library to Store, or alongside it. It
 // is safe for concurrent use.
+//
+// A TokenCookie keeps no revocation list: the token is CentralAuth's, and
+// a copy of it stays usable until CentralAuth ends its session. Pair it
+// with a session-wide logout, or move to Store.
 type TokenCookie struct {
 	cfg   config
 	clear string
 	isID  bool
-	err   error
 }
 
 // Cookie names that the Node library uses, for the ID-token flavour. Every
 // other name is read as an access token.
 var idTokenNames = map[string]bool{"id_token": true, "idToken": true}
 
-// DefaultTokenCookieName is the TokenCookie's default cookie name, the one
-// the Node library uses for access tokens.
-const DefaultTokenCookieName = "access_token"
-
 // NewTokenCookie returns a TokenCookie for the cookie named "access_token",
 // or the one WithCookieName names: "id_token" (or the older "idToken") is
 // read into Session.IDToken, every other name into Session.AccessToken.
-// WithPath, WithDomain, WithInsecure and WithSameSite must match how the
-// cookie was set, or Clear will not remove it; their defaults match the
-// Node library. An invalid option, or one that only a Store takes, makes
-// Err, and every Load, return an error matching ErrInvalidConfig.
-func NewTokenCookie(opts ...Option) *TokenCookie {
-	cfg := newConfig(DefaultTokenCookieName)
-	err := cfg.apply(opts)
-	if err == nil && len(cfg.signedOnly) > 0 {
-		err = configError("%s applies to a signed Store, not a TokenCookie", strings.Join(cfg.signedOnly, ", "))
+// WithCookiePath, WithDomain, WithInsecure and WithSameSite must match how
+// the cookie was set, or Clear will not remove it; their defaults match the
+// Node library. An invalid option, or one that only a Store takes
+// (WithEncryptionKey, WithPreviousKeys, WithMaxAge, WithRevocations), is an
+// error matching ErrInvalidConfig.
+func NewTokenCookie(opts ...Option) (*TokenCookie, error) {
+	cfg := newConfig(defaultTokenCookieName)
+	if err := cfg.apply(opts); err != nil {
+		return nil, err
 	}
-	return &TokenCookie{cfg: cfg, clear: cfg.clearHeader(), isID: idTokenNames[cfg.name], err: err}
+	if len(cfg.signedOnly) > 0 {
+		return nil, configError("%s applies to a signed Store, not a TokenCookie", strings.Join(cfg.signedOnly, ", "))
+	}
+	return &TokenCookie{cfg: cfg, clear: cfg.clearHeader(), isID: idTokenNames[cfg.name]}, nil
 }
-
-// Err reports an invalid option given to NewTokenCookie, or nil.
-// middleware.NewLogoutHandler calls it, so the mistake shows at start-up.
-func (t *TokenCookie) Err() error { return t.err }
 
 // Load returns a Session holding the cookie's token, with an ID derived from
 // a hash of the token (so revocation lists can name it without storing it).
 // It returns ErrNoSession when there is no cookie, and an error matching
 // ErrInvalidSession when the value is too long or not token-shaped.
 func (t *TokenCookie) Load(r *http.Request) (*Session, error) {
-	if t.err != nil {
-		return nil, t.err
-	}
 	value, ok := cookieValue(r, t.cfg.name)
 	if !ok || value == "" {
 		return nil, ErrNoSession
 	}
-	if len(value) > MaxCookieSize {
+	if len(value) > maxCookieSize {
 		return nil, errTooLong
 	}
 	if !isTokenShaped(value) {
@@ -79,6 +75,14 @@ func (t *TokenCookie) Load(r *http.Request) (*Session, error) {
 // 1970, plus Max-Age=0.
 func (t *TokenCookie) Clear(w http.ResponseWriter) {
 	w.Header().Add("Set-Cookie", t.clear)
+}
+
+// Logout clears the cookie and returns the session it held, whose token a
+// session-wide logout sends to CentralAuth; see Store.Logout for the
+// errors. Nothing is revoked: see TokenCookie.
+func (t *TokenCookie) Logout(_ context.Context, w http.ResponseWriter, r *http.Request) (*Session, error) {
+	t.Clear(w)
+	return t.Load(r)
 }
 
 // isTokenShaped accepts the characters of a JWE or JWT in compact form

@@ -33,8 +33,8 @@ func TestTokenCookieLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tc := session.NewTokenCookie(tt.opts...)
-			if err := tc.Err(); err != nil {
+			tc, err := session.NewTokenCookie(tt.opts...)
+			if err != nil {
 				t.Fatal(err)
 			}
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -62,16 +62,27 @@ func TestTokenCookieClearMatchesNodeLibrary(t *testing.T) {
 		opts                     []session.Option
 	}{
 		{"defaults", "access_token", "/", nil},
-		{"id token at a path", "id_token", "/app", []session.Option{session.WithCookieName("id_token"), session.WithPath("/app")}},
+		{"id token at a path", "id_token", "/app", []session.Option{session.WithCookieName("id_token"), session.WithCookiePath("/app")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec := httptest.NewRecorder()
-			session.NewTokenCookie(tt.opts...).Clear(rec)
-			c := onlyCookie(t, rec)
-			if c.Name != tt.wantName || c.Path != tt.wantPath || !c.HttpOnly || !c.Secure ||
-				c.SameSite != http.SameSiteLaxMode || c.Value != "" || c.Expires.Year() != 1970 || c.MaxAge >= 0 {
-				t.Fatalf("Clear wrote %q", rec.Header().Get("Set-Cookie"))
+			tc, err := session.NewTokenCookie(tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, clear := range []func(http.ResponseWriter){
+				tc.Clear,
+				func(w http.ResponseWriter) {
+					_, _ = tc.Logout(t.Context(), w, httptest.NewRequest(http.MethodPost, "/", nil))
+				},
+			} {
+				rec := httptest.NewRecorder()
+				clear(rec)
+				c := onlyCookie(t, rec)
+				if c.Name != tt.wantName || c.Path != tt.wantPath || !c.HttpOnly || !c.Secure ||
+					c.SameSite != http.SameSiteLaxMode || c.Value != "" || c.Expires.Year() != 1970 || c.MaxAge >= 0 {
+					t.Fatalf("Clear wrote %q", rec.Header().Get("Set-Cookie"))
+				}
 			}
 		})
 	}
@@ -86,17 +97,13 @@ func TestTokenCookieRejectsStoreOptions(t *testing.T) {
 		{"previous keys", session.WithPreviousKeys(hashKey, nil)},
 		{"max age", session.WithMaxAge(60e9)},
 		{"bad name", session.WithCookieName("a b")},
+		{"nil option", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tc := session.NewTokenCookie(tt.opt)
-			if !errors.Is(tc.Err(), session.ErrInvalidConfig) {
-				t.Fatalf("Err() = %v, want ErrInvalidConfig", tc.Err())
-			}
-			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			r.Header.Set("Cookie", "access_token=abc")
-			if _, err := tc.Load(r); !errors.Is(err, session.ErrInvalidConfig) {
-				t.Fatalf("Load error %v, want ErrInvalidConfig", err)
+			tc, err := session.NewTokenCookie(tt.opt)
+			if !errors.Is(err, session.ErrInvalidConfig) || tc != nil {
+				t.Fatalf("NewTokenCookie = %v, %v; want nil, ErrInvalidConfig", tc, err)
 			}
 		})
 	}

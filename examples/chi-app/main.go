@@ -5,7 +5,7 @@
 // the URLs it prints. The apps themselves are in package demo, beside this
 // file, so that tests and the load test can start them in-process.
 //
-// Settings come from the environment (see the README):
+// Settings come from the environment (see docs/example-app.md):
 // CENTRALAUTH_BASE_URL, CENTRALAUTH_CLIENT_ID, CENTRALAUTH_CLIENT_SECRET,
 // SESSION_HASH_KEY, SESSION_ENCRYPTION_KEY, REDIS_URL, ADDR (App A) and
 // ADDR_B (App B). Ctrl-C shuts everything down gracefully.

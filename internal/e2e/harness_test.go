@@ -17,9 +17,10 @@ import (
 	"github.com/centralauth-go/logout/internal/redistest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/outbox"
+	"github.com/centralauth-go/logout/redisstore"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
-	"github.com/centralauth-go/logout/session/redisstore"
 )
 
 const (
@@ -50,7 +51,7 @@ type settings struct {
 	lease time.Duration // outbox visibility timeout
 	poll  time.Duration // outbox poll interval
 	// remoteTimeout bounds the handlers' calls to CentralAuth; default
-	// middleware.DefaultRemoteTimeout.
+	// 3s, the middleware's own default.
 	remoteTimeout time.Duration
 }
 
@@ -63,7 +64,7 @@ type cluster struct {
 	ca       *testutil.CentralAuth
 	redis    *redistest.Server // nil for memory
 	memList  *session.MemoryRevocations
-	memQueue *remote.MemoryQueue
+	memQueue *outbox.MemoryQueue
 	logs     *testutil.Buffer // every log line of every instance, at Debug
 	logger   *slog.Logger
 	wire     *wireWatch   // sees every request to CentralAuth
@@ -79,7 +80,7 @@ func newCluster(t *testing.T, b backend, set settings) *cluster {
 		set.poll = 20 * time.Millisecond
 	}
 	if set.remoteTimeout == 0 {
-		set.remoteTimeout = middleware.DefaultRemoteTimeout
+		set.remoteTimeout = 3 * time.Second
 	}
 	ca, err := testutil.NewCentralAuth(clientID, clientSecret)
 	if err != nil {
@@ -97,8 +98,13 @@ func newCluster(t *testing.T, b backend, set settings) *cluster {
 	if b.redis {
 		c.redis = redistest.Start(t)
 	} else {
-		c.memList = session.NewMemoryRevocations()
-		c.memQueue = remote.NewMemoryQueue(10_000)
+		var err error
+		if c.memList, err = session.NewMemoryRevocations(100_000); err != nil {
+			t.Fatal(err)
+		}
+		if c.memQueue, err = outbox.NewMemoryQueue(10_000); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return c
 }
@@ -110,7 +116,7 @@ type instance struct {
 	c       *cluster
 	store   *session.Store
 	queue   *watchedQueue
-	outbox  *remote.Outbox
+	outbox  *outbox.Outbox
 	handler *middleware.LogoutHandler
 
 	mu     sync.Mutex
@@ -122,11 +128,15 @@ func (c *cluster) newInstance(name string) *instance {
 	t.Helper()
 	var (
 		list  session.RevocationList
-		queue remote.Queue
+		queue outbox.Queue
 	)
 	if c.redis != nil {
 		rdb := c.redis.Client(t)
-		list = redisstore.NewRevocations(rdb)
+		l, err := redisstore.NewRevocations(rdb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = l
 		q, err := redisstore.NewQueue(rdb, outboxKey)
 		if err != nil {
 			t.Fatal(err)
@@ -148,10 +158,13 @@ func (c *cluster) newInstance(name string) *instance {
 		t.Fatal(err)
 	}
 	log := c.logger.With("instance", name)
-	in.outbox = remote.NewOutbox(rc, in.queue,
-		remote.WithPollInterval(c.set.poll),
-		remote.WithVisibilityTimeout(c.set.lease),
-		remote.WithOutboxLogger(log))
+	in.outbox, err = outbox.New(rc, in.queue,
+		outbox.WithPollInterval(c.set.poll),
+		outbox.WithLease(c.set.lease),
+		outbox.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
 	in.handler, err = middleware.NewLogoutHandler(
 		middleware.WithSessionStore(store),
 		middleware.WithRemote(rc),
@@ -239,7 +252,7 @@ func wantLoggedOut(t *testing.T, resp *http.Response) {
 		t.Fatalf("logout answered %d, want 303", resp.StatusCode)
 	}
 	for _, ck := range resp.Cookies() {
-		if ck.Name == session.DefaultCookieName && ck.MaxAge < 0 && ck.Value == "" {
+		if ck.Name == "centralauth_session" && ck.MaxAge < 0 && ck.Value == "" {
 			return
 		}
 	}
@@ -288,11 +301,20 @@ func (w *worker) stop(t *testing.T) {
 	})
 }
 
+// stats is the instance's outbox Stats; Pending is -1 when the queue
+// cannot be counted.
+func (in *instance) stats() outbox.Stats {
+	ctx, cancel := context.WithTimeout(in.c.t.Context(), 5*time.Second)
+	defer cancel()
+	s, _ := in.outbox.Stats(ctx)
+	return s
+}
+
 // stats sums the outboxes' Stats; Pending is the queue's, the same for all.
-func stats(ins ...*instance) remote.OutboxStats {
-	var sum remote.OutboxStats
+func stats(ins ...*instance) outbox.Stats {
+	var sum outbox.Stats
 	for i, in := range ins {
-		s := in.outbox.Stats()
+		s := in.stats()
 		if i == 0 {
 			sum.Pending = s.Pending
 		}
@@ -382,10 +404,10 @@ func (w *wireWatch) maxConcurrent() int {
 	return w.maxPerToken
 }
 
-// watchedQueue is a remote.Queue that records every Claim, so that tests
+// watchedQueue is an outbox.Queue that records every Claim, so that tests
 // can wait for workers to poll and see who held what when.
 type watchedQueue struct {
-	remote.Queue
+	outbox.Queue
 
 	mu      sync.Mutex
 	changed chan struct{}
@@ -400,11 +422,11 @@ type claim struct {
 	lease string
 }
 
-func newWatchedQueue(q remote.Queue) *watchedQueue {
+func newWatchedQueue(q outbox.Queue) *watchedQueue {
 	return &watchedQueue{Queue: q, changed: make(chan struct{})}
 }
 
-func (q *watchedQueue) Claim(ctx context.Context, now time.Time, lease time.Duration) (remote.Entry, bool, error) {
+func (q *watchedQueue) Claim(ctx context.Context, now time.Time, lease time.Duration) (outbox.Entry, bool, error) {
 	e, ok, err := q.Queue.Claim(ctx, now, lease)
 	q.mu.Lock()
 	defer q.mu.Unlock()

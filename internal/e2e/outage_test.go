@@ -104,7 +104,7 @@ func testRedisOutage(t *testing.T, down func(*testing.T, *cluster)) {
 		t.Fatal("the failed revocation was not logged")
 	}
 	for _, in := range ins {
-		if s := in.outbox.Stats(); s.Pending != -1 {
+		if s := in.stats(); s.Pending != -1 {
 			t.Fatalf("%s Stats().Pending = %d with Redis down, want -1", in.name, s.Pending)
 		}
 	}

@@ -121,7 +121,7 @@ func TestEntryOfADeadWorkerIsDeliveredAfterTheVisibilityTimeout(t *testing.T) {
 			// CentralAuth ends the session before it answers, and B records
 			// the delivery after the answer: wait for both.
 			testutil.WaitFor(t, 10*time.Second, "B to deliver the entry", func() bool {
-				s := other.outbox.Stats()
+				s := other.stats()
 				return !c.ca.Active(u.ca.AccessToken) && s.Delivered == 1 && s.Pending == 0
 			})
 
@@ -139,7 +139,7 @@ func TestEntryOfADeadWorkerIsDeliveredAfterTheVisibilityTimeout(t *testing.T) {
 			if n := c.wire.maxConcurrent(); n != 1 {
 				t.Fatalf("the entry was on the wire %d times at once", n)
 			}
-			sa, sb := a.outbox.Stats(), other.outbox.Stats()
+			sa, sb := a.stats(), other.stats()
 			if sa.Delivered != 0 || sa.Retries != 0 || sb.Delivered != 1 || sb.Pending != 0 {
 				t.Fatalf("Stats A %+v, B %+v; want A nothing, B one delivered and nothing pending", sa, sb)
 			}

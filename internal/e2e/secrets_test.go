@@ -31,7 +31,7 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 			for _, u := range us[1:] {
 				wantLoggedOut(t, a.logout(u))
 			}
-			if s := a.outbox.Stats(); s.Pending != 3 {
+			if s := a.stats(); s.Pending != 3 {
 				t.Fatalf("Pending %d, want 3", s.Pending)
 			}
 
@@ -78,7 +78,7 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 			c.ca.InjectFault(testutil.Fault{Status: http.StatusBadRequest, Body: `{"errorCode":"tokenInvalid","message":"bad"}`})
 			a.startWorker()
 			testutil.WaitFor(t, 10*time.Second, "the queue to drain", func() bool {
-				s := a.outbox.Stats()
+				s := a.stats()
 				return s.Pending == 0 && s.Delivered == wantDelivered && s.Dropped == 1
 			})
 			if c.redis != nil {

@@ -5,8 +5,9 @@
 // against the same server as production.
 //
 // The binary comes from Debian's redis-server package, which `make deps`
-// (part of `make test`) installs. A missing binary fails the test rather
-// than skipping it, so that a green run always means the Redis tests ran.
+// (part of `make test`) installs. Without it the test skips, naming the
+// package, unless testenv.RequireEnv is set, as `make test` does: then it
+// fails, so that a green `make test` always means the Redis tests ran.
 package redistest
 
 import (
@@ -26,6 +27,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/centralauth-go/logout/internal/testenv"
 )
 
 const (
@@ -57,11 +60,7 @@ var errPortInUse = errors.New("redistest: port in use")
 // fails the test if the binary is missing or the server does not come up.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redistest: redis-server not found (%v): install Debian's redis-server package "+
-			"(apt-get install redis-server), or run `make deps`", err)
-	}
+	bin := testenv.Program(t, "redis-server", "redis-server")
 	s := &Server{t: t, bin: bin, dir: t.TempDir()}
 	// Registered after TempDir, so it runs first: the server is gone
 	// before its directory is removed.

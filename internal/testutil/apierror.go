@@ -6,7 +6,7 @@ import (
 )
 
 // CentralAuth's errorCode values that the fake answers with (the full list
-// is in CENTRALAUTH.md).
+// is in docs/centralauth-api.md).
 const (
 	CodeGenericError    = "genericError"
 	CodeNoPermission    = "noPermission"

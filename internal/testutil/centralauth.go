@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/centralauth-go/logout/clock"
 )
 
 // LogoutPath is the path of CentralAuth's session-wide logout endpoint.
@@ -29,7 +27,7 @@ const maxRequestBody = 64 << 10
 type CentralAuth struct {
 	clientID  string // what the login page's client_id must be
 	wantCreds string // base64("id:secret"), what the Authorization header must carry
-	clock     clock.Clock
+	clock     nower
 	listener  net.Listener
 	server    *http.Server
 	mux       *http.ServeMux
@@ -49,8 +47,15 @@ type CentralAuth struct {
 
 type config struct {
 	addr  string
-	clock clock.Clock
+	clock nower
 }
+
+// nower is the fake's time source: a *Clock, or the system's.
+type nower interface{ Now() time.Time }
+
+type systemTime struct{}
+
+func (systemTime) Now() time.Time { return time.Now() }
 
 // Option configures NewCentralAuth.
 type Option func(*config)
@@ -63,8 +68,8 @@ func WithAddr(addr string) Option {
 
 // WithClock sets the clock for session and call timestamps. It does not
 // affect Fault.Delay, which is real time because it exists to trip a
-// client's real timeouts. Defaults to clock.System().
-func WithClock(c clock.Clock) Option {
+// client's real timeouts. Defaults to the system clock.
+func WithClock(c *Clock) Option {
 	return func(cfg *config) {
 		if c != nil {
 			cfg.clock = c
@@ -78,7 +83,7 @@ func NewCentralAuth(clientID, clientSecret string, opts ...Option) (*CentralAuth
 	if clientID == "" || clientSecret == "" {
 		return nil, errors.New("testutil: client ID and client secret are required")
 	}
-	cfg := config{addr: "127.0.0.1:0", clock: clock.System()}
+	cfg := config{addr: "127.0.0.1:0", clock: systemTime{}}
 	for _, opt := range opts {
 		opt(&cfg)
 	}

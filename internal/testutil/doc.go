@@ -1,5 +1,5 @@
 // Package testutil is a fake of CentralAuth's HTTP API for tests and demos.
-// It follows the contract in CENTRALAUTH.md (in the project's shared notes):
+// It follows the contract in docs/centralauth-api.md:
 // the same endpoint, credentials check, content type, error codes and
 // session semantics, so that code tested against it works against the real
 // service.
@@ -13,7 +13,8 @@
 // autologin (login.go), a code-for-token exchange at /api/v1/verify
 // (verify.go) and a session check at /api/v1/userinfo (userinfo.go). The
 // real CentralAuth's login endpoints differ; only the logout endpoint is
-// part of the contract. Clock is a fake clock.Clock whose Sleep returns at
-// once, for testing waits without waiting, and Buffer collects log output
-// from many goroutines.
+// part of the contract. Clock is a fake clock whose Sleep returns at once,
+// for testing waits without waiting where testing/synctest cannot reach (a
+// real loopback connection), and Buffer collects log output from many
+// goroutines.
 package testutil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
 )
@@ -76,7 +77,7 @@ type appConfig struct {
 	// IDs and the session-wide logouts to retry. Nil means in memory; with
 	// REDIS_URL they are in Redis, shared by every instance.
 	Revocations session.RevocationList
-	Queue       remote.Queue
+	Queue       outbox.Queue
 	// Workers runs the outbox's worker for the app's lifetime; nil runs
 	// none (queued logouts then wait).
 	Workers *workers
@@ -115,24 +116,29 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	}
 	log := cfg.Logger.With("app", cfg.Name)
 
-	if cfg.Revocations == nil {
-		cfg.Revocations = session.NewMemoryRevocations()
-	}
 	if cfg.Queue == nil {
-		cfg.Queue = remote.NewMemoryQueue(memoryQueueLimit)
+		q, err := outbox.NewMemoryQueue(memoryQueueLimit)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Queue = q
 	}
-	store, err := session.NewStore(cfg.HashKey,
+	opts := []session.Option{
 		session.WithEncryptionKey(cfg.EncryptionKey),
 		session.WithCookieName(cfg.CookieName),
-		session.WithPath(cookiePath),
+		session.WithCookiePath(cookiePath),
 		// The example serves plain HTTP on loopback, where the browser
 		// would never send a Secure cookie back. An app behind TLS drops
 		// this option and keeps the Secure default.
 		session.WithInsecure(),
-		// A logged-out session stays logged out, even if a copy of its
-		// cookie is replayed before it expires.
-		session.WithRevocations(cfg.Revocations),
-	)
+	}
+	if cfg.Revocations != nil {
+		// Shared by every instance; without it, the store keeps its own
+		// list in memory. Either way a logged-out session stays logged
+		// out, even if a copy of its cookie is replayed before it expires.
+		opts = append(opts, session.WithRevocations(cfg.Revocations))
+	}
+	store, err := session.NewStore(cfg.HashKey, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("chi-app: session store: %w", err)
 	}
@@ -147,9 +153,12 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	a := &app{cfg: cfg, store: store, provider: prov, log: log, stateCookie: cfg.CookieName + "_state"}
 	// A session-wide logout that CentralAuth cannot take right now is
 	// queued and retried, not lost.
-	outbox := remote.NewOutbox(rc, cfg.Queue, remote.WithOutboxLogger(log))
+	retries, err := outbox.New(rc, cfg.Queue, outbox.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Workers != nil {
-		cfg.Workers.run(outbox.Run)
+		cfg.Workers.run(retries.Run)
 	}
 
 	common := []middleware.Option{
@@ -170,7 +179,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		middleware.WithPath(everywherePath),
 		middleware.WithRemote(rc),
 		middleware.WithSessionWide(true),
-		middleware.WithOutbox(outbox),
+		middleware.WithOutbox(retries),
 	)...)
 	if err != nil {
 		return nil, err

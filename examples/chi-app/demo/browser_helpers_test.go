@@ -3,8 +3,6 @@ package demo
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +10,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
+
+	"github.com/centralauth-go/logout/internal/testenv"
 )
 
 // browserTimeout bounds one browser test, Chromium's start included;
@@ -24,20 +24,11 @@ const (
 	stepTimeout    = 5 * time.Second
 )
 
-// chromiumPath returns Debian's Chromium. The browser tests never skip:
-// without it they fail and say what to install.
+// chromiumPath returns Debian's Chromium. Without it the browser tests
+// skip, naming the package, or fail under `make test` (see testenv).
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	const debian = "/usr/bin/chromium"
-	if _, err := os.Stat(debian); err == nil {
-		return debian
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	t.Fatalf("the browser tests need Chromium at %s: install Debian's package chromium "+
-		"(sudo apt-get install chromium, or run make deps as root)", debian)
-	return ""
+	return testenv.Program(t, "chromium", "chromium")
 }
 
 // newBrowser starts a headless Chromium for one test, with a fresh profile,

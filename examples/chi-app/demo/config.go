@@ -13,7 +13,7 @@ import (
 )
 
 // The environment variables the example reads. Each has the meaning its
-// name says; the README lists them.
+// name says; docs/example-app.md lists them.
 const (
 	envBaseURL       = "CENTRALAUTH_BASE_URL"
 	envClientID      = "CENTRALAUTH_CLIENT_ID"

@@ -9,7 +9,7 @@
 // App A mounts the logout handlers with r.Handle; App B wraps its whole
 // router with h.Middleware.
 //
-// Settings come from the environment (see the README):
+// Settings come from the environment (see docs/example-app.md):
 // CENTRALAUTH_BASE_URL, CENTRALAUTH_CLIENT_ID, CENTRALAUTH_CLIENT_SECRET,
 // SESSION_HASH_KEY, SESSION_ENCRYPTION_KEY, REDIS_URL, ADDR (App A) and
 // ADDR_B (App B).
@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/centralauth-go/logout/internal/testutil"
-	"github.com/centralauth-go/logout/session/redisstore"
+	"github.com/centralauth-go/logout/redisstore"
 )
 
 // shutdownTimeout bounds how long Ctrl-C waits for requests in flight.
@@ -134,7 +134,9 @@ func (rn *Running) serverSide(cfg config, apps []appConfig) error {
 	outboxKey := mac.Sum(nil)
 	for i := range apps {
 		prefix := redisstore.WithPrefix("centralauth-example:" + apps[i].CookieName + ":")
-		apps[i].Revocations = redisstore.NewRevocations(rdb, prefix)
+		if apps[i].Revocations, err = redisstore.NewRevocations(rdb, prefix); err != nil {
+			return err
+		}
 		if apps[i].Queue, err = redisstore.NewQueue(rdb, outboxKey, prefix); err != nil {
 			return err
 		}

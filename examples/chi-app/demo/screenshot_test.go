@@ -52,7 +52,7 @@ func TestScreenshot(t *testing.T) {
 	}
 	committed, err := os.ReadFile(screenshotPath)
 	if err != nil {
-		t.Fatalf("the README's screenshot is missing (make it with UPDATE_SCREENSHOT=1 go test -run TestScreenshot ./examples/chi-app): %v", err)
+		t.Fatalf("the README's screenshot is missing (make it with UPDATE_SCREENSHOT=1 go test -run TestScreenshot ./examples/chi-app/demo): %v", err)
 	}
 	if want := pngSize(t, committed); want.Dx() != got.Dx() {
 		t.Errorf("%s is %v wide, the page renders %v wide: update it with UPDATE_SCREENSHOT=1", screenshotPath, want.Dx(), got.Dx())

@@ -1,4 +1,4 @@
-package remote
+package outbox
 
 import (
 	"context"
@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/centralauth-go/logout/remote"
 )
 
 // MemoryQueue is a Queue in this process's memory, for an app that runs as
 // a single instance. Its entries are lost when the process exits; use
-// session/redisstore.Queue to keep them. It is safe for concurrent use.
+// redisstore.Queue to keep them. It is safe for concurrent use.
 type MemoryQueue struct {
 	mu      sync.Mutex
 	limit   int
@@ -24,15 +26,19 @@ type memEntry struct {
 }
 
 // NewMemoryQueue returns a queue that holds at most limit entries; Enqueue
-// past it returns ErrQueueFull. A limit below 1 is taken as 1.
-func NewMemoryQueue(limit int) *MemoryQueue {
-	return &MemoryQueue{limit: max(limit, 1), entries: make(map[string]*memEntry)}
+// past it returns an error matching ErrQueueFull. A limit below 1 is an
+// error matching ErrInvalidConfig.
+func NewMemoryQueue(limit int) (*MemoryQueue, error) {
+	if limit < 1 {
+		return nil, configError("queue limit %d is not positive", limit)
+	}
+	return &MemoryQueue{limit: limit, entries: make(map[string]*memEntry)}, nil
 }
 
 // Enqueue implements Queue.
 func (q *MemoryQueue) Enqueue(_ context.Context, token string, now time.Time) error {
 	if token == "" {
-		return ErrNoToken
+		return remote.ErrNoToken
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -4,7 +4,7 @@
 //   - Revocations is a session.RevocationList shared by every instance, so a
 //     logout through one instance makes the old cookie fail on all of them.
 //     Each entry expires at its "until" through Redis's own key expiry.
-//   - Queue is a remote.Queue for remote.Outbox whose entries survive an app
+//   - Queue is an outbox.Queue for outbox.Outbox whose entries survive an app
 //     restart and are shared by every instance's workers. Tokens are sealed
 //     with AES-GCM under a key the app passes in, so Redis (and its
 //     persistence files and backups) never holds one in plain text.
@@ -16,7 +16,7 @@
 //	rdb, err := redisstore.Connect(ctx, os.Getenv("REDIS_URL")) // redis://user:password@host:6379/0
 //	if err != nil { ... }
 //	defer rdb.Close()
-//	revocations := redisstore.NewRevocations(rdb)
+//	revocations, err := redisstore.NewRevocations(rdb)
 //
 // # Keys
 //
@@ -32,7 +32,7 @@
 // runs only when all of a script's keys are in one hash slot (and a
 // *redis.Ring only when they are on one shard). With either, give NewQueue
 // a prefix with a hash tag, such as "{centralauth}:", so that all its keys
-// hash on "centralauth" alone. Revocations touch one key per call and need
+// hash on "centralauth" alone; NewQueue refuses a prefix without one. Revocations touch one key per call and need
 // no hash tag; without one they spread over the cluster.
 //
 // # Server requirements

@@ -19,24 +19,18 @@ var _ session.RevocationList = (*Revocations)(nil)
 type Revocations struct {
 	rdb    redis.UniversalClient
 	prefix string
-	err    error
 }
 
 // NewRevocations returns a revocation list kept in rdb, which the caller
-// configures and closes. It takes WithPrefix (WithMaxEntries does not apply:
-// entries expire on their own). A nil client or an invalid option is
-// reported by Err, which session.WithRevocations checks, and by every call.
-func NewRevocations(rdb redis.UniversalClient, opts ...Option) *Revocations {
-	cfg, err := newConfig(opts)
-	if err == nil && rdb == nil {
-		err = configError("nil Redis client")
+// configures and closes. It takes WithPrefix. A nil client or an invalid
+// option is an error matching ErrInvalidConfig.
+func NewRevocations(rdb redis.UniversalClient, opts ...Option) (*Revocations, error) {
+	cfg, err := newConfig(rdb, false, opts)
+	if err != nil {
+		return nil, err
 	}
-	return &Revocations{rdb: rdb, prefix: cfg.prefix, err: err}
+	return &Revocations{rdb: rdb, prefix: cfg.prefix}, nil
 }
-
-// Err reports a nil client or an invalid option given to NewRevocations, or
-// nil.
-func (r *Revocations) Err() error { return r.err }
 
 // key is where id's revocation lives.
 func (r *Revocations) key(id string) string { return r.prefix + "revoked:" + id }
@@ -59,9 +53,6 @@ return 1
 // the entry itself. A time already past (by this machine's clock) is a no-op,
 // and an entry that lasts longer is kept.
 func (r *Revocations) Revoke(ctx context.Context, id string, until time.Time) error {
-	if r.err != nil {
-		return r.err
-	}
 	if !until.After(time.Now()) {
 		return nil
 	}
@@ -79,9 +70,6 @@ func (r *Revocations) Revoke(ctx context.Context, id string, until time.Time) er
 // say) never means "not revoked"; session.Store.Load turns it into an error
 // matching session.ErrRevocationUnavailable.
 func (r *Revocations) Revoked(ctx context.Context, id string) (bool, error) {
-	if r.err != nil {
-		return false, r.err
-	}
 	n, err := r.rdb.Exists(ctx, r.key(id)).Result()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: revocation check: %w", err)

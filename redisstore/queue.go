@@ -7,26 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/remote"
 )
 
-var _ remote.Queue = (*Queue)(nil)
+var _ outbox.Queue = (*Queue)(nil)
 
-// ErrUnreadableEntry is matched by the error Claim returns for an entry
-// whose token cannot be decrypted. An entry that is corrupt or was tampered
-// with is dropped. One sealed under another encryption key (an instance
-// configured with a different key) is left for an instance that has that
-// key, and dropped once it is older than remote.DefaultOutboxMaxAge. Either
-// way the next Claim moves on to other entries; the Outbox logs the error.
-// It also matches remote.ErrUnreadableEntry, which is what the Outbox
-// looks for.
-var ErrUnreadableEntry = fmt.Errorf("redisstore: outbox entry cannot be decrypted (%w)", remote.ErrUnreadableEntry)
+// maxForeignKeyAge is how long an entry sealed under another key waits for
+// an instance that has that key: the Outbox's default maximum age.
+const maxForeignKeyAge = 24 * time.Hour
 
-// Queue is a remote.Queue in Redis: its entries survive an app restart and
+// Queue is an outbox.Queue in Redis: its entries survive an app restart and
 // are shared by the workers of every instance that uses the same Redis,
 // prefix and encryption key. Claim, Ack and Release are atomic Lua scripts,
 // so two workers never hold the same entry at once, and a worker whose
@@ -46,13 +42,19 @@ type Queue struct {
 // token sealed under one key cannot be read under another, so change it
 // only when the queue is empty (Len 0). It takes WithPrefix and
 // WithMaxEntries. Errors match ErrInvalidConfig and never contain the key.
+//
+// With a *redis.ClusterClient or a *redis.Ring, the prefix must hold a hash
+// tag, such as "{centralauth}:", because the queue's scripts touch several
+// keys that must live in one slot; NewQueue refuses a prefix without one
+// rather than fail with CROSSSLOT at the first Enqueue.
 func NewQueue(rdb redis.UniversalClient, encryptionKey []byte, opts ...Option) (*Queue, error) {
-	if rdb == nil {
-		return nil, configError("nil Redis client")
-	}
-	cfg, err := newConfig(opts)
+	cfg, err := newConfig(rdb, true, opts)
 	if err != nil {
 		return nil, err
+	}
+	if sharded(rdb) && !hasHashTag(cfg.prefix) {
+		return nil, configError("prefix %q has no hash tag, which a Redis Cluster or Ring needs to keep the queue's keys in one slot; use WithPrefix(%q)",
+			cfg.prefix, "{"+strings.TrimSuffix(cfg.prefix, ":")+"}:")
 	}
 	s, err := newSealer(encryptionKey)
 	if err != nil {
@@ -130,10 +132,9 @@ redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
 return 1
 `)
 
-// Enqueue implements remote.Queue: it stores a logout for token, sealed,
+// Enqueue implements outbox.Queue: it stores a logout for token, sealed,
 // due at now. It returns remote.ErrNoToken for an empty token, and an error
-// matching remote.ErrQueueFull when WithMaxEntries bounds the queue and it
-// is full.
+// matching outbox.ErrQueueFull when the queue holds its maximum.
 func (q *Queue) Enqueue(ctx context.Context, token string, now time.Time) error {
 	if token == "" {
 		return remote.ErrNoToken
@@ -145,26 +146,32 @@ func (q *Queue) Enqueue(ctx context.Context, token string, now time.Time) error 
 	case err != nil:
 		return fmt.Errorf("redisstore: enqueue: %w", err)
 	case n == 0:
-		return fmt.Errorf("redisstore: %w (%d entries)", remote.ErrQueueFull, q.maxEntries)
+		return fmt.Errorf("redisstore: %w (%d entries)", outbox.ErrQueueFull, q.maxEntries)
 	}
 	return nil
 }
 
-// Claim implements remote.Queue: it hands out the entry that has been due
-// the longest at now, hidden from other workers until now+lease. An entry
-// that cannot be decrypted is not handed out: see ErrUnreadableEntry.
-func (q *Queue) Claim(ctx context.Context, now time.Time, lease time.Duration) (remote.Entry, bool, error) {
+// Claim implements outbox.Queue: it hands out the entry that has been due
+// the longest at now, hidden from other workers until now+lease.
+//
+// An entry whose token cannot be decrypted is not handed out; Claim returns
+// an error matching outbox.ErrUnreadableEntry instead. An entry that is
+// corrupt or was tampered with is dropped. One sealed under another
+// encryption key (an instance configured with a different key) is left for
+// an instance that has that key, and dropped once it is older than 24h.
+// Either way the next Claim moves on to other entries.
+func (q *Queue) Claim(ctx context.Context, now time.Time, lease time.Duration) (outbox.Entry, bool, error) {
 	leaseToken := randomHex(16)
 	res, err := claimScript.Run(ctx, q.rdb, []string{q.due, q.entryPrefix},
 		now.UnixMilli(), now.Add(lease).UnixMilli(), leaseToken).Slice()
 	if errors.Is(err, redis.Nil) {
-		return remote.Entry{}, false, nil
+		return outbox.Entry{}, false, nil
 	}
 	if err != nil {
-		return remote.Entry{}, false, fmt.Errorf("redisstore: claim: %w", err)
+		return outbox.Entry{}, false, fmt.Errorf("redisstore: claim: %w", err)
 	}
 	id, sealed, enq, att := field(res, 0), field(res, 1), field(res, 2), field(res, 3)
-	e := remote.Entry{ID: id, Lease: leaseToken}
+	e := outbox.Entry{ID: id, Lease: leaseToken}
 	enqMS, err1 := strconv.ParseInt(enq, 10, 64)
 	attempts, err2 := strconv.Atoi(att)
 	e.EnqueuedAt, e.Attempts = time.UnixMilli(enqMS), attempts
@@ -176,15 +183,15 @@ func (q *Queue) Claim(ctx context.Context, now time.Time, lease time.Duration) (
 		e.Token = token
 		return e, true, nil
 	}
-	return remote.Entry{}, false, q.unreadable(ctx, e, now, err)
+	return outbox.Entry{}, false, q.unreadable(ctx, e, now, err)
 }
 
 // unreadable disposes of an entry that Claim could not open, and returns
 // the error that says so.
-func (q *Queue) unreadable(ctx context.Context, e remote.Entry, now time.Time, cause error) error {
+func (q *Queue) unreadable(ctx context.Context, e outbox.Entry, now time.Time, cause error) error {
 	var qerr error
 	what := "dropped it"
-	if errors.Is(cause, errForeignKey) && now.Sub(e.EnqueuedAt) <= remote.DefaultOutboxMaxAge {
+	if errors.Is(cause, errForeignKey) && now.Sub(e.EnqueuedAt) <= maxForeignKeyAge {
 		// Visible again at once, attempts unchanged, for an instance
 		// that has the key.
 		qerr = q.Release(ctx, e, now)
@@ -192,12 +199,12 @@ func (q *Queue) unreadable(ctx context.Context, e remote.Entry, now time.Time, c
 	} else {
 		qerr = q.Ack(ctx, e)
 	}
-	return errors.Join(fmt.Errorf("%w: entry %s: %w; %s", ErrUnreadableEntry, e.ID, cause, what), qerr)
+	return errors.Join(fmt.Errorf("redisstore: outbox entry %s cannot be decrypted: %w; %s (%w)", e.ID, cause, what, outbox.ErrUnreadableEntry), qerr)
 }
 
-// Ack implements remote.Queue: it deletes the entry if e.Lease is still its
+// Ack implements outbox.Queue: it deletes the entry if e.Lease is still its
 // lease, and does nothing otherwise.
-func (q *Queue) Ack(ctx context.Context, e remote.Entry) error {
+func (q *Queue) Ack(ctx context.Context, e outbox.Entry) error {
 	if e.Lease == "" {
 		return nil
 	}
@@ -207,10 +214,10 @@ func (q *Queue) Ack(ctx context.Context, e remote.Entry) error {
 	return nil
 }
 
-// Release implements remote.Queue: if e.Lease is still the entry's lease,
+// Release implements outbox.Queue: if e.Lease is still the entry's lease,
 // it records e.Attempts and makes the entry visible again at next;
 // otherwise it does nothing.
-func (q *Queue) Release(ctx context.Context, e remote.Entry, next time.Time) error {
+func (q *Queue) Release(ctx context.Context, e outbox.Entry, next time.Time) error {
 	if e.Lease == "" {
 		return nil
 	}
@@ -222,7 +229,7 @@ func (q *Queue) Release(ctx context.Context, e remote.Entry, next time.Time) err
 	return nil
 }
 
-// Len implements remote.Queue: the number of entries, claimed ones
+// Len implements outbox.Queue: the number of entries, claimed ones
 // included, across all instances.
 func (q *Queue) Len(ctx context.Context) (int64, error) {
 	n, err := q.rdb.ZCard(ctx, q.due).Result()

@@ -12,18 +12,16 @@ import (
 
 	"github.com/centralauth-go/logout/internal/redistest"
 	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/redisstore"
 	"github.com/centralauth-go/logout/session"
-	"github.com/centralauth-go/logout/session/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestRevocations(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	ctx := t.Context()
-	list := redisstore.NewRevocations(rdb)
-	if err := list.Err(); err != nil {
-		t.Fatal(err)
-	}
+	list := newRevocations(t, rdb)
 	// Whole milliseconds plus a bit, to check rounding up.
 	soon := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(300 * time.Microsecond)
 	soonMS := soon.UnixMilli() + 1
@@ -75,7 +73,7 @@ func TestRevocations(t *testing.T) {
 func TestRevocationsExpire(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
-	list := redisstore.NewRevocations(rdb)
+	list := newRevocations(t, rdb)
 	ctx := t.Context()
 	if err := list.Revoke(ctx, "short", time.Now().Add(50*time.Millisecond)); err != nil {
 		t.Fatal(err)
@@ -96,8 +94,8 @@ func TestRevocationsPrefix(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	ctx := t.Context()
-	a := redisstore.NewRevocations(rdb, redisstore.WithPrefix("{app-a}:"))
-	b := redisstore.NewRevocations(rdb, redisstore.WithPrefix("{app-b}:"))
+	a := newRevocations(t, rdb, redisstore.WithPrefix("{app-a}:"))
+	b := newRevocations(t, rdb, redisstore.WithPrefix("{app-b}:"))
 	if err := a.Revoke(ctx, "id1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +106,7 @@ func TestRevocationsPrefix(t *testing.T) {
 	}{
 		{"same prefix", a, true},
 		{"other prefix", b, false},
-		{"default prefix", redisstore.NewRevocations(rdb), false},
+		{"default prefix", newRevocations(t, rdb), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +124,7 @@ func TestRevocationsPrefix(t *testing.T) {
 // TestRevocationsWithStore runs the list behind a real session.Store.
 func TestRevocationsWithStore(t *testing.T) {
 	srv := redistest.Start(t)
-	list := redisstore.NewRevocations(srv.Client(t))
+	list := newRevocations(t, srv.Client(t))
 	store, err := session.NewStore(make([]byte, 32), session.WithRevocations(list))
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +155,7 @@ func TestRevocationsWithStore(t *testing.T) {
 
 func TestRevocationsRedisDown(t *testing.T) {
 	srv := redistest.Start(t)
-	list := redisstore.NewRevocations(srv.Client(t))
+	list := newRevocations(t, srv.Client(t))
 	store, err := session.NewStore(make([]byte, 32), session.WithRevocations(list))
 	if err != nil {
 		t.Fatal(err)
@@ -187,25 +185,18 @@ func TestRevocationsRedisDown(t *testing.T) {
 func TestNewRevocationsErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		list *redisstore.Revocations
+		rdb  redis.UniversalClient
+		opts []redisstore.Option
 	}{
-		{"nil client", redisstore.NewRevocations(nil)},
-		{"nil option", redisstore.NewRevocations(unusedClient(t), nil)},
-		{"bad option", redisstore.NewRevocations(unusedClient(t), redisstore.WithMaxEntries(-1))},
+		{"nil client", nil, nil},
+		{"nil option", unusedClient(t), []redisstore.Option{nil}},
+		{"an option of NewQueue", unusedClient(t), []redisstore.Option{redisstore.WithMaxEntries(10)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if !errors.Is(tt.list.Err(), redisstore.ErrInvalidConfig) {
-				t.Fatalf("Err() = %v, want ErrInvalidConfig", tt.list.Err())
-			}
-			if _, err := session.NewStore(make([]byte, 32), session.WithRevocations(tt.list)); !errors.Is(err, session.ErrInvalidConfig) {
-				t.Fatalf("WithRevocations accepted a broken list: %v", err)
-			}
-			if _, err := tt.list.Revoked(t.Context(), "x"); !errors.Is(err, redisstore.ErrInvalidConfig) {
-				t.Fatalf("Revoked = %v, want ErrInvalidConfig", err)
-			}
-			if err := tt.list.Revoke(t.Context(), "x", time.Now().Add(time.Hour)); !errors.Is(err, redisstore.ErrInvalidConfig) {
-				t.Fatalf("Revoke = %v, want ErrInvalidConfig", err)
+			list, err := redisstore.NewRevocations(tt.rdb, tt.opts...)
+			if list != nil || !errors.Is(err, redisstore.ErrInvalidConfig) {
+				t.Fatalf("NewRevocations = %v, %v; want nil, ErrInvalidConfig", list, err)
 			}
 		})
 	}

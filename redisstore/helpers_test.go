@@ -8,10 +8,19 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/centralauth-go/logout/internal/redistest"
-	"github.com/centralauth-go/logout/session/redisstore"
+	"github.com/centralauth-go/logout/redisstore"
 )
 
 var encKey = bytes.Repeat([]byte{0x42}, 32)
+
+func newRevocations(t *testing.T, rdb redis.UniversalClient, opts ...redisstore.Option) *redisstore.Revocations {
+	t.Helper()
+	list, err := redisstore.NewRevocations(rdb, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
 
 func newQueue(t *testing.T, rdb redis.UniversalClient, opts ...redisstore.Option) *redisstore.Queue {
 	t.Helper()

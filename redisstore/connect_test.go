@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/centralauth-go/logout/internal/redistest"
-	"github.com/centralauth-go/logout/session/redisstore"
+	"github.com/centralauth-go/logout/redisstore"
 )
 
 func TestConnect(t *testing.T) {
@@ -18,7 +18,7 @@ func TestConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	list := redisstore.NewRevocations(rdb)
+	list := newRevocations(t, rdb)
 	if err := list.Revoke(t.Context(), "id", time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package remote
+package outbox
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 )
 
 // Queue stores logouts that CentralAuth could not take yet, for an Outbox to
-// retry. MemoryQueue keeps them in this process; session/redisstore.Queue
-// shares them between instances and keeps them across restarts.
+// retry. MemoryQueue keeps them in this process; redisstore.Queue shares
+// them between instances and keeps them across restarts.
 //
 // A worker Claims an entry, which hides it from other workers for a lease;
 // it then Acks it (done: delivered or given up) or Releases it to be tried
@@ -51,14 +51,14 @@ type Entry struct {
 
 // String never shows the token, so an Entry can be logged.
 func (e Entry) String() string {
-	return "remote.Entry(" + e.ID + ")"
+	return "outbox.Entry(" + e.ID + ")"
 }
 
 // ErrUnreadableEntry is matched by the error a Queue's Claim returns for an
 // entry it could not read (a token that does not decrypt, say) and has set
 // aside or dropped. The Outbox logs it at Error and carries on.
-var ErrUnreadableEntry = errors.New("remote: queued entry unreadable")
+var ErrUnreadableEntry = errors.New("outbox: queued entry unreadable")
 
 // ErrQueueFull is matched by the error a bounded Queue's Enqueue returns
 // when it holds its maximum.
-var ErrQueueFull = errors.New("remote: outbox queue full")
+var ErrQueueFull = errors.New("outbox: queue full")

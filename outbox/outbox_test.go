@@ -1,4 +1,4 @@
-package remote
+package outbox
 
 import (
 	"context"
@@ -10,16 +10,67 @@ import (
 	"time"
 
 	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/remote"
 )
+
+const (
+	testID     = "app:1"
+	testSecret = "s3cret"
+)
+
+func newFake(t *testing.T, opts ...testutil.Option) *testutil.CentralAuth {
+	t.Helper()
+	fake, err := testutil.NewCentralAuth(testID, testSecret, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	return fake
+}
+
+// newClient returns a client for fake that does not retry by itself:
+// retrying is the Outbox's job here.
+func newClient(t *testing.T, fake *testutil.CentralAuth) *remote.Client {
+	t.Helper()
+	c, err := remote.NewClient(testID, testSecret, remote.WithBaseURL(fake.URL()), remote.WithRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// newOutbox returns an Outbox on clk, the clock the test's fake
+// CentralAuth stamps its calls with, so that the gaps between attempts can
+// be measured. Sleeping on clk returns at once.
+func newOutbox(t *testing.T, s Sender, q Queue, clk *testutil.Clock, opts ...Option) *Outbox {
+	t.Helper()
+	o, err := New(s, q, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.cfg.clock = clk
+	return o
+}
+
+func newMemoryQueue(t *testing.T, limit int) *MemoryQueue {
+	t.Helper()
+	q, err := NewMemoryQueue(limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func logger(w *testutil.Buffer) Option { return WithLogger(slog.New(slog.NewTextHandler(w, nil))) }
 
 // runOutbox starts one worker and returns a function that waits until cond
 // holds for its stats, then stops the worker.
-func runOutbox(t *testing.T, o *Outbox) func(cond func(OutboxStats) bool) OutboxStats {
+func runOutbox(t *testing.T, o *Outbox) func(cond func(Stats) bool) Stats {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- o.Run(ctx) }()
-	return func(cond func(OutboxStats) bool) OutboxStats {
+	return func(cond func(Stats) bool) Stats {
 		t.Helper()
 		defer func() {
 			cancel()
@@ -27,9 +78,9 @@ func runOutbox(t *testing.T, o *Outbox) func(cond func(OutboxStats) bool) Outbox
 				t.Errorf("Run returned %v, want context.Canceled", err)
 			}
 		}()
-		var st OutboxStats
+		var st Stats
 		testutil.WaitFor(t, 10*time.Second, "the outbox to reach the expected state", func() bool {
-			st = o.Stats()
+			st, _ = o.Stats(t.Context())
 			return cond(st)
 		}, func() string { return fmt.Sprintf("stats %+v", st) })
 		return st
@@ -53,21 +104,10 @@ func TestOutboxDelivers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := newClock()
-			// The fake stamps calls with the same clock, so gaps between
-			// attempts can be measured.
-			fake, err := testutil.NewCentralAuth(testID, testSecret, testutil.WithClock(clk))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(fake.Close)
-			c, err := NewClient(testID, testSecret, WithBaseURL(fake.URL()), WithClock(clk), WithRetries(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			q := NewMemoryQueue(100)
+			clk := testutil.NewClock(time.Now())
+			fake := newFake(t, testutil.WithClock(clk))
 			logs := &testutil.Buffer{}
-			o := NewOutbox(c, q, WithOutboxClock(clk), WithOutboxLogger(slog.New(slog.NewTextHandler(logs, nil))))
+			o := newOutbox(t, newClient(t, fake), newMemoryQueue(t, 100), clk, logger(logs))
 			var sessions []testutil.Session
 			for i := range tt.tokens {
 				token := "never-issued-" + string(rune('a'+i))
@@ -83,7 +123,7 @@ func TestOutboxDelivers(t *testing.T) {
 			if tt.fault.Status != 0 {
 				fake.InjectFault(tt.fault)
 			}
-			st := runOutbox(t, o)(func(s OutboxStats) bool { return s.Pending == 0 })
+			st := runOutbox(t, o)(func(s Stats) bool { return s.Pending == 0 })
 			if st.Delivered != tt.wantDelivered || st.Dropped != tt.wantDropped || (st.Retries > 0) != tt.wantRetries {
 				t.Fatalf("stats %+v; want delivered %d, dropped %d, retries %v", st, tt.wantDelivered, tt.wantDropped, tt.wantRetries)
 			}
@@ -105,17 +145,16 @@ func TestOutboxDelivers(t *testing.T) {
 }
 
 func TestOutboxDropsEntriesPastMaxAge(t *testing.T) {
-	fake := newFake(t)
-	c, clk := newClient(t, fake)
+	clk := testutil.NewClock(time.Now())
+	fake := newFake(t, testutil.WithClock(clk))
 	logs := &testutil.Buffer{}
-	o := NewOutbox(c, NewMemoryQueue(10), WithOutboxClock(clk), WithMaxAge(time.Hour),
-		WithOutboxLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	o := newOutbox(t, newClient(t, fake), newMemoryQueue(t, 10), clk, WithMaxAge(time.Hour), logger(logs))
 	s := fake.IssueSession("u")
 	if err := o.Enqueue(t.Context(), s.AccessToken); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(2 * time.Hour)
-	st := runOutbox(t, o)(func(s OutboxStats) bool { return s.Dropped == 1 })
+	st := runOutbox(t, o)(func(s Stats) bool { return s.Dropped == 1 })
 	if st.Delivered != 0 || st.Pending != 0 || len(fake.Calls()) != 0 {
 		t.Fatalf("stats %+v, %d calls: an expired entry was sent", st, len(fake.Calls()))
 	}
@@ -126,13 +165,15 @@ func TestOutboxDropsEntriesPastMaxAge(t *testing.T) {
 
 func TestOutboxEnqueueErrors(t *testing.T) {
 	fake := newFake(t)
-	c, _ := newClient(t, fake)
-	o := NewOutbox(c, NewMemoryQueue(1))
+	o, err := New(newClient(t, fake), newMemoryQueue(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, token string
 		want        error
 	}{
-		{"empty token", "", ErrNoToken},
+		{"empty token", "", remote.ErrNoToken},
 		{"first fits", "t1", nil},
 		{"full queue", "t2", ErrQueueFull},
 	}
@@ -153,7 +194,7 @@ func TestMemoryQueueLeases(t *testing.T) {
 	ctx := t.Context()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	lease := 30 * time.Second
-	q := NewMemoryQueue(10)
+	q := newMemoryQueue(t, 10)
 	if err := q.Enqueue(ctx, "tok", t0); err != nil {
 		t.Fatal(err)
 	}
@@ -216,3 +257,52 @@ func assertRetryAfterHonoured(t *testing.T, calls []testutil.Call, wait time.Dur
 		t.Fatal("no 429 was recorded")
 	}
 }
+
+func TestConfigErrors(t *testing.T) {
+	fake := newFake(t)
+	c := newClient(t, fake)
+	q := newMemoryQueue(t, 1)
+	tests := []struct {
+		name string
+		err  func() error
+	}{
+		{"nil sender", func() error { _, err := New(nil, q); return err }},
+		{"nil queue", func() error { _, err := New(c, nil); return err }},
+		{"nil option", func() error { _, err := New(c, q, nil); return err }},
+		{"zero max age", func() error { _, err := New(c, q, WithMaxAge(0)); return err }},
+		{"negative poll interval", func() error { _, err := New(c, q, WithPollInterval(-time.Second)); return err }},
+		{"zero lease", func() error { _, err := New(c, q, WithLease(0)); return err }},
+		{"nil logger", func() error { _, err := New(c, q, WithLogger(nil)); return err }},
+		{"queue limit 0", func() error { _, err := NewMemoryQueue(0); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.err(); !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("error %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+}
+
+func TestStatsReportsAQueueThatCannotBeCounted(t *testing.T) {
+	errDown := errors.New("connection refused")
+	o, err := New(newClient(t, newFake(t)), brokenQueue{errDown})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := o.Stats(t.Context())
+	if !errors.Is(err, errDown) || st.Pending != -1 {
+		t.Fatalf("Stats = %+v, %v; want Pending -1 and the queue's error", st, err)
+	}
+}
+
+// brokenQueue is a Queue whose backend is down.
+type brokenQueue struct{ err error }
+
+func (b brokenQueue) Enqueue(context.Context, string, time.Time) error { return b.err }
+func (b brokenQueue) Claim(context.Context, time.Time, time.Duration) (Entry, bool, error) {
+	return Entry{}, false, b.err
+}
+func (b brokenQueue) Ack(context.Context, Entry) error                { return b.err }
+func (b brokenQueue) Release(context.Context, Entry, time.Time) error { return b.err }
+func (b brokenQueue) Len(context.Context) (int64, error)              { return 0, b.err }

@@ -13,8 +13,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/centralauth-go/logout/internal/redistest"
+	"github.com/centralauth-go/logout/outbox"
+	"github.com/centralauth-go/logout/redisstore"
 	"github.com/centralauth-go/logout/remote"
-	"github.com/centralauth-go/logout/session/redisstore"
 )
 
 var t0 = time.UnixMilli(1_900_000_000_000) // whole milliseconds, like Redis scores
@@ -28,7 +29,7 @@ func mustEnqueue(t *testing.T, q *redisstore.Queue, token string, at time.Time) 
 	}
 }
 
-func mustClaim(t *testing.T, q *redisstore.Queue, now time.Time) remote.Entry {
+func mustClaim(t *testing.T, q *redisstore.Queue, now time.Time) outbox.Entry {
 	t.Helper()
 	e, ok, err := q.Claim(t.Context(), now, lease)
 	if err != nil || !ok {
@@ -162,7 +163,7 @@ func TestQueueClaimAckRelease(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantLen(t, q, 1)
-			if err := q.Ack(t.Context(), remote.Entry{ID: e.ID}); err != nil { // no lease at all
+			if err := q.Ack(t.Context(), outbox.Entry{ID: e.ID}); err != nil { // no lease at all
 				t.Fatal(err)
 			}
 			wantLen(t, q, 1)
@@ -333,7 +334,7 @@ func TestQueueUnreadableEntries(t *testing.T) {
 		{
 			name:    "sealed under another key and past the maximum age is dropped",
 			tamper:  func(t *testing.T, a, b string, sealedB []byte) any { return sealOther(t, a, "tok-a") },
-			claimAt: t0.Add(remote.DefaultOutboxMaxAge + time.Second),
+			claimAt: t0.Add(24*time.Hour + time.Second),
 		},
 	}
 	for i, tt := range tests {
@@ -348,7 +349,7 @@ func TestQueueUnreadableEntries(t *testing.T) {
 			rdb.HSet(ctx, key(ids[0]), "tok", tt.tamper(t, ids[0], ids[1], sealedB))
 
 			_, ok, err := q.Claim(ctx, tt.claimAt, lease)
-			if ok || !errors.Is(err, redisstore.ErrUnreadableEntry) {
+			if ok || !errors.Is(err, outbox.ErrUnreadableEntry) {
 				t.Fatalf("Claim of the tampered entry: ok %v, err %v; want ErrUnreadableEntry", ok, err)
 			}
 			if strings.Contains(err.Error(), "tok-") || !strings.Contains(err.Error(), ids[0]) {
@@ -421,8 +422,8 @@ func TestQueueMaxEntries(t *testing.T) {
 	mustEnqueue(t, q, "a", t0)
 	mustEnqueue(t, q, "b", t0)
 	err := q.Enqueue(t.Context(), "c", t0)
-	if !errors.Is(err, remote.ErrQueueFull) {
-		t.Fatalf("Enqueue past the bound: %v, want remote.ErrQueueFull", err)
+	if !errors.Is(err, outbox.ErrQueueFull) {
+		t.Fatalf("Enqueue past the bound: %v, want outbox.ErrQueueFull", err)
 	}
 	wantLen(t, q, 2)
 	if err := q.Ack(t.Context(), mustClaim(t, q, t0)); err != nil {
@@ -463,7 +464,13 @@ func TestNewQueueErrors(t *testing.T) {
 		{"short key", rdb, make([]byte, 15), nil},
 		{"odd key", rdb, make([]byte, 31), nil},
 		{"negative bound", rdb, encKey, []redisstore.Option{redisstore.WithMaxEntries(-1)}},
+		{"zero bound", rdb, encKey, []redisstore.Option{redisstore.WithMaxEntries(0)}},
 		{"nil option", rdb, encKey, []redisstore.Option{nil}},
+		{"cluster, default prefix", redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}}), encKey, nil},
+		{"cluster, prefix without a tag", redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}}), encKey,
+			[]redisstore.Option{redisstore.WithPrefix("app:{}:")}},
+		{"ring, prefix without a tag", redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}}), encKey,
+			[]redisstore.Option{redisstore.WithPrefix("app:")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -474,8 +481,19 @@ func TestNewQueueErrors(t *testing.T) {
 		})
 	}
 	for _, n := range []int{16, 24, 32} {
-		if _, err := redisstore.NewQueue(rdb, make([]byte, n), redisstore.WithMaxEntries(0)); err != nil {
+		if _, err := redisstore.NewQueue(rdb, make([]byte, n), redisstore.WithMaxEntries(1)); err != nil {
 			t.Fatalf("%d-byte key: %v", n, err)
 		}
 	}
+	t.Run("the cluster error shows the fix", func(t *testing.T) {
+		cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+		defer cluster.Close()
+		_, err := redisstore.NewQueue(cluster, encKey)
+		if err == nil || !strings.Contains(err.Error(), `WithPrefix("{centralauth}:")`) {
+			t.Fatalf("NewQueue error %v, want one that names the fix", err)
+		}
+		if _, err := redisstore.NewQueue(cluster, encKey, redisstore.WithPrefix("{centralauth}:")); err != nil {
+			t.Fatalf("a tagged prefix: %v", err)
+		}
+	})
 }

@@ -1,4 +1,12 @@
-package remote
+// Package outbox retries session-wide logouts that CentralAuth could not
+// take at once (it was down, overloaded or slow), from a durable queue, so
+// that a brief outage does not leave a user logged in to every other app.
+//
+// An Outbox takes the Sender that delivers a logout (a *remote.Client) and
+// the Queue that keeps them: a MemoryQueue for an app that runs as one
+// instance, or a redisstore.Queue, which survives restarts and is shared by
+// every instance. middleware.WithOutbox hands it the logouts that failed.
+package outbox
 
 import (
 	"context"
@@ -8,141 +16,155 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/centralauth-go/logout/clock"
+	"github.com/centralauth-go/logout/internal/retry"
+	"github.com/centralauth-go/logout/remote"
 )
 
-// Outbox retries session-wide logouts that failed for a reason that may pass
-// (CentralAuth down, overloaded or slow), so that a brief outage does not
-// leave a user logged in everywhere else. Enqueue stores a logout in the
-// Queue; Run delivers them, with backoff, until CentralAuth accepts each
-// one, answers that it cannot (a non-retryable 4xx: the session is already
-// gone), or the entry passes its maximum age.
+// Sender delivers one session-wide logout. *remote.Client is one.
+type Sender interface {
+	Logout(ctx context.Context, token string) error
+}
+
+// Outbox delivers the logouts in a Queue: Enqueue stores one, and Run
+// delivers them, with backoff, until CentralAuth accepts each one, answers
+// that it cannot (a non-retryable 4xx: the session is already gone), or the
+// entry passes its maximum age.
 //
 // Delivery is at least once: CentralAuth's logout is idempotent. Any number
-// of workers may Run against one Queue, in one process or many.
+// of workers may Run against one Queue, in one process or many. An Outbox
+// is safe for concurrent use.
 type Outbox struct {
-	client *Client
+	sender Sender
 	queue  Queue
-	cfg    outboxConfig
+	cfg    config
 	wake   chan struct{}
 
 	delivered, dropped, retries atomic.Int64
 }
 
-// OutboxStats is a snapshot of an Outbox's work. Pending comes from the
-// Queue (all instances); the other counts are this Outbox's own since it
-// was created.
-type OutboxStats struct {
+// Stats is a snapshot of an Outbox's work. Pending comes from the Queue (all
+// instances); the other counts are this Outbox's own since it was created.
+type Stats struct {
 	Pending   int64 // entries waiting, claimed ones included
 	Delivered int64 // logouts CentralAuth accepted
 	Dropped   int64 // entries given up: refused by CentralAuth, or too old
 	Retries   int64 // failed attempts that were scheduled again
 }
 
-type outboxConfig struct {
+// ErrInvalidConfig is matched by the errors New and NewMemoryQueue return
+// for an argument or option they cannot use.
+var ErrInvalidConfig = errors.New("outbox: invalid configuration")
+
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}
+
+type config struct {
 	maxAge       time.Duration
 	poll         time.Duration
 	lease        time.Duration
 	attemptLimit time.Duration
 	maxBackoff   time.Duration
 	logger       *slog.Logger
-	clock        clock.Clock
+	clock        retry.Clock // only this package's tests replace it
 }
 
-// OutboxOption configures NewOutbox.
-type OutboxOption func(*outboxConfig)
-
-// Outbox defaults.
-const (
-	DefaultOutboxMaxAge = 24 * time.Hour
-	DefaultOutboxPoll   = time.Second
-	DefaultOutboxLease  = 30 * time.Second
-)
+// Option configures New.
+type Option func(*config) error
 
 // WithMaxAge sets how long an entry is retried before it is dropped with an
-// Error log line. Default: 24h.
-func WithMaxAge(d time.Duration) OutboxOption {
-	return func(c *outboxConfig) {
-		if d > 0 {
-			c.maxAge = d
+// Error log line. It must be positive. Default: 24h.
+func WithMaxAge(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return configError("max age %v is not positive", d)
 		}
+		c.maxAge = d
+		return nil
 	}
 }
 
 // WithPollInterval sets how often an idle worker looks for due entries that
 // another instance enqueued (entries enqueued through this Outbox wake it
-// at once). Default: 1s.
-func WithPollInterval(d time.Duration) OutboxOption {
-	return func(c *outboxConfig) {
-		if d > 0 {
-			c.poll = d
+// at once). It must be positive. Default: 1s.
+func WithPollInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return configError("poll interval %v is not positive", d)
 		}
+		c.poll = d
+		return nil
 	}
 }
 
-// WithVisibilityTimeout sets how long a claimed entry stays hidden from
-// other workers. A worker that dies mid-delivery delays the entry by this
-// much; each attempt is bounded well within it, so a live worker always
-// finishes first. Default: 30s.
-func WithVisibilityTimeout(d time.Duration) OutboxOption {
-	return func(c *outboxConfig) {
-		if d > 0 {
-			c.lease = d
+// WithLease sets how long a claimed entry stays hidden from other workers.
+// A worker that dies mid-delivery delays the entry by this much; each
+// attempt is bounded by half of it, so a live worker always finishes first.
+// It must be positive. Default: 30s.
+func WithLease(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return configError("lease %v is not positive", d)
 		}
+		c.lease = d
+		return nil
 	}
 }
 
-// WithOutboxLogger sets the logger for dropped entries (Error) and failed
-// attempts (Warn). Tokens are never logged. Default: slog.Default().
-func WithOutboxLogger(l *slog.Logger) OutboxOption {
-	return func(c *outboxConfig) {
-		if l != nil {
-			c.logger = l
+// WithLogger sets the logger: entries dropped past their maximum age and
+// unreadable entries at Error; failed attempts, entries CentralAuth
+// refused, and a queue that cannot be reached at Warn. Tokens are never
+// logged. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return configError("nil logger")
 		}
+		c.logger = l
+		return nil
 	}
 }
 
-// WithOutboxClock sets the time source for due times, backoff and ages.
-// Default: clock.System().
-func WithOutboxClock(cl clock.Clock) OutboxOption {
-	return func(c *outboxConfig) {
-		if cl != nil {
-			c.clock = cl
-		}
+// New returns an Outbox that delivers through s the logouts stored in q.
+// A nil s or q, or an invalid option, is an error matching ErrInvalidConfig.
+// The app starts Run, and stops it by cancelling its context.
+func New(s Sender, q Queue, opts ...Option) (*Outbox, error) {
+	if s == nil {
+		return nil, configError("nil Sender")
 	}
-}
-
-// NewOutbox returns an Outbox that delivers through c the logouts stored in
-// q. Options with out-of-range values (zero or negative durations, nil) keep
-// the default.
-func NewOutbox(c *Client, q Queue, opts ...OutboxOption) *Outbox {
-	cfg := outboxConfig{
-		maxAge:     DefaultOutboxMaxAge,
-		poll:       DefaultOutboxPoll,
-		lease:      DefaultOutboxLease,
+	if q == nil {
+		return nil, configError("nil Queue")
+	}
+	cfg := config{
+		maxAge:     24 * time.Hour,
+		poll:       time.Second,
+		lease:      30 * time.Second,
 		maxBackoff: 5 * time.Minute,
 		logger:     slog.Default(),
-		clock:      clock.System(),
+		clock:      retry.System,
 	}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(&cfg)
+		if opt == nil {
+			return nil, configError("nil Option")
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
 		}
 	}
 	// An attempt, retries included, must end well inside the lease, or a
 	// second worker could claim the entry while the first still sends it.
 	cfg.attemptLimit = cfg.lease / 2
-	return &Outbox{client: c, queue: q, cfg: cfg, wake: make(chan struct{}, 1)}
+	return &Outbox{sender: s, queue: q, cfg: cfg, wake: make(chan struct{}, 1)}, nil
 }
 
 // Enqueue stores a logout of token for Run to deliver. It fails when the
 // queue does (ErrQueueFull for a full bounded queue).
 func (o *Outbox) Enqueue(ctx context.Context, token string) error {
 	if token == "" {
-		return ErrNoToken
+		return remote.ErrNoToken
 	}
 	if err := o.queue.Enqueue(ctx, token, o.cfg.clock.Now()); err != nil {
-		return fmt.Errorf("remote: outbox enqueue: %w", err)
+		return fmt.Errorf("outbox: enqueue: %w", err)
 	}
 	select {
 	case o.wake <- struct{}{}:
@@ -151,24 +173,20 @@ func (o *Outbox) Enqueue(ctx context.Context, token string) error {
 	return nil
 }
 
-// statsTimeout bounds how long Stats waits for the queue's count.
-const statsTimeout = time.Second
-
-// Stats reports on the Outbox. Pending is -1 if the queue cannot be asked
-// within a second.
-func (o *Outbox) Stats() OutboxStats {
-	ctx, cancel := context.WithTimeout(context.Background(), statsTimeout)
-	defer cancel()
+// Stats reports on the Outbox. When the queue cannot be counted, Pending
+// is -1 and the error says why; the other counts are still given.
+func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 	pending, err := o.queue.Len(ctx)
 	if err != nil {
 		pending = -1
+		err = fmt.Errorf("outbox: counting the queue: %w", err)
 	}
-	return OutboxStats{
+	return Stats{
 		Pending:   pending,
 		Delivered: o.delivered.Load(),
 		Dropped:   o.dropped.Load(),
 		Retries:   o.retries.Load(),
-	}
+	}, err
 }
 
 // Run delivers due entries until ctx ends, and then returns ctx.Err(). A
@@ -231,7 +249,7 @@ func (o *Outbox) step(ctx context.Context) (worked bool, err error) {
 	}
 
 	attemptCtx, cancel := context.WithTimeout(ctx, o.cfg.attemptLimit)
-	sendErr := o.client.Logout(attemptCtx, e.Token)
+	sendErr := o.sender.Logout(attemptCtx, e.Token)
 	cancel()
 	e.Attempts++
 	// Recording the outcome must survive a shutdown that begins right
@@ -246,7 +264,7 @@ func (o *Outbox) step(ctx context.Context) (worked bool, err error) {
 		// Shutting down: leave the entry to its lease, so another
 		// worker (or this one, restarted) picks it up.
 		return true, nil
-	case !IsRetryable(sendErr):
+	case !remote.IsRetryable(sendErr):
 		o.dropped.Add(1)
 		o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "outbox: CentralAuth refused a queued logout; dropping it",
 			slog.String("entry", e.ID), slog.Any("error", sendErr))
@@ -262,9 +280,8 @@ func (o *Outbox) step(ctx context.Context) (worked bool, err error) {
 // backoff doubles from about a second up to five minutes, jittered, and
 // honours a longer Retry-After up to the same bound.
 func (o *Outbox) backoff(attempts int, err error) time.Duration {
-	d := jittered(exponential(time.Second, attempts-1, o.cfg.maxBackoff))
-	var re *Error
-	if errors.As(err, &re) && re.RetryAfter > d {
+	d := retry.Backoff(time.Second, attempts-1, o.cfg.maxBackoff)
+	if re, ok := errors.AsType[*remote.Error](err); ok && re.RetryAfter > d {
 		d = min(re.RetryAfter, o.cfg.maxBackoff)
 	}
 	return d

@@ -6,9 +6,10 @@ import (
 	"os"
 
 	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/outbox"
+	"github.com/centralauth-go/logout/redisstore"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
-	"github.com/centralauth-go/logout/session/redisstore"
 )
 
 // Every instance of the app runs this set-up against the same Redis, with
@@ -24,7 +25,11 @@ func Example() {
 	hashKey := []byte(os.Getenv("SESSION_HASH_KEY"))        // 32+ bytes from your secret store
 	outboxKey := []byte(os.Getenv("OUTBOX_ENCRYPTION_KEY")) // 32 bytes from your secret store
 
-	store, err := session.NewStore(hashKey, session.WithRevocations(redisstore.NewRevocations(rdb)))
+	revocations, err := redisstore.NewRevocations(rdb)
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := session.NewStore(hashKey, session.WithRevocations(revocations))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -36,14 +41,17 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	outbox := remote.NewOutbox(centralauth, queue)
-	go outbox.Run(ctx) // retries session-wide logouts that failed
+	retries, err := outbox.New(centralauth, queue)
+	if err != nil {
+		log.Fatal(err)
+	}
+	go retries.Run(ctx) // retries session-wide logouts that failed
 
 	logout, err := middleware.NewLogoutHandler(
 		middleware.WithSessionStore(store),
 		middleware.WithRemote(centralauth),
 		middleware.WithSessionWide(true),
-		middleware.WithOutbox(outbox),
+		middleware.WithOutbox(retries),
 	)
 	if err != nil {
 		log.Fatal(err)
