@@ -61,7 +61,7 @@ func WithRevocations(list RevocationList) Option {
 
 // checkRevoked is Load's last step.
 func (s *Store) checkRevoked(ctx context.Context, id string) error {
-	revoked, err := s.revocations.Revoked(ctx, id)
+	revoked, err := s.cfg.revocations.Revoked(ctx, id)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)
@@ -89,7 +89,7 @@ func (s *Store) Revoke(ctx context.Context, sess *Session) error {
 	if !sess.Expires.IsZero() && sess.Expires.Add(margin).Before(until) {
 		until = sess.Expires.Add(margin)
 	}
-	if err := s.revocations.Revoke(ctx, sess.ID, until); err != nil {
+	if err := s.cfg.revocations.Revoke(ctx, sess.ID, until); err != nil {
 		return fmt.Errorf("session: revoke: %w", err)
 	}
 	return nil

@@ -16,11 +16,10 @@ import (
 // remembers logged-out sessions in a RevocationList so that a copy of a
 // cookie taken before a logout stops loading. It is safe for concurrent use.
 type Store struct {
-	codecs      []securecookie.Codec // newest key first
-	cfg         config
-	clear       string // the Set-Cookie value that Clear writes
-	revocations RevocationList
-	maxAgeS     int64
+	codecs  []securecookie.Codec // newest key first
+	cfg     config
+	clear   string // the Set-Cookie value that Clear writes
+	maxAgeS int64
 }
 
 var unixEpoch = time.Unix(0, 0).UTC()
@@ -66,11 +65,10 @@ func NewStore(hashKey []byte, opts ...Option) (*Store, error) {
 		codecs[i] = sc
 	}
 	s := &Store{
-		codecs:      codecs,
-		cfg:         cfg,
-		clear:       cfg.clearHeader(),
-		revocations: cfg.revocations,
-		maxAgeS:     int64(cfg.maxAge / time.Second),
+		codecs:  codecs,
+		cfg:     cfg,
+		clear:   cfg.clearHeader(),
+		maxAgeS: int64(cfg.maxAge / time.Second),
 	}
 	return s, nil
 }
