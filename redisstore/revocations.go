@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -50,11 +51,12 @@ return 1
 
 // Revoke implements session.RevocationList: it marks id as logged out until
 // the given time, rounded up to the millisecond, after which Redis deletes
-// the entry itself. A time already past (by this machine's clock) is a no-op,
-// and an entry that lasts longer is kept.
+// the entry itself. A time already past (by this machine's clock) is an
+// error, since the entry would never hold, and an entry that lasts longer
+// is kept.
 func (r *Revocations) Revoke(ctx context.Context, id string, until time.Time) error {
 	if !until.After(time.Now()) {
-		return nil
+		return errors.New("redisstore: revocation until a time that has already passed")
 	}
 	ms := until.UnixMilli()
 	if until.After(time.UnixMilli(ms)) {

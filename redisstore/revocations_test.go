@@ -29,21 +29,23 @@ func TestRevocations(t *testing.T) {
 	tests := []struct {
 		name        string
 		revoke      []time.Time // Revoke calls, in order
+		wantErr     bool        // from the last Revoke
 		wantRevoked bool
 		wantExpire  int64 // PEXPIRETIME in ms; 0: no key
 	}{
 		{name: "never revoked"},
 		{name: "revoked until a future time", revoke: []time.Time{soon}, wantRevoked: true, wantExpire: soonMS},
-		{name: "until in the past is a no-op", revoke: []time.Time{time.Now().Add(-time.Second)}},
+		{name: "until in the past is an error, not a silent no-op", revoke: []time.Time{time.Now().Add(-time.Second)}, wantErr: true},
 		{name: "a later until extends", revoke: []time.Time{soon, soon.Add(time.Hour)}, wantRevoked: true, wantExpire: soonMS + time.Hour.Milliseconds()},
 		{name: "an earlier until never shortens", revoke: []time.Time{soon.Add(time.Hour), soon}, wantRevoked: true, wantExpire: soonMS + time.Hour.Milliseconds()},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := "session-" + strconv.Itoa(i)
-			for _, until := range tt.revoke {
-				if err := list.Revoke(ctx, id, until); err != nil {
-					t.Fatal(err)
+			for j, until := range tt.revoke {
+				err := list.Revoke(ctx, id, until)
+				if last := j == len(tt.revoke)-1; (err != nil) != (last && tt.wantErr) {
+					t.Fatalf("Revoke until %v = %v, want an error %v", until, err, last && tt.wantErr)
 				}
 			}
 			got, err := list.Revoked(ctx, id)

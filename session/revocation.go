@@ -1,6 +1,7 @@
 package session
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -32,10 +33,6 @@ var ErrRevoked = errors.New("session: session was logged out")
 // then returns no session: an unreachable list is never read as "not
 // revoked".
 var ErrRevocationUnavailable = errors.New("session: revocation list unavailable")
-
-// ErrRevocationListFull is returned by MemoryRevocations.Revoke when the
-// list holds its maximum of unexpired entries.
-var ErrRevocationListFull = errors.New("session: revocation list full")
 
 type revokedError struct{}
 
@@ -89,6 +86,9 @@ func (s *Store) Revoke(ctx context.Context, sess *Session) error {
 	if !sess.Expires.IsZero() && sess.Expires.Add(margin).Before(until) {
 		until = sess.Expires.Add(margin)
 	}
+	if !until.After(time.Now()) {
+		return nil // the cookie has expired: Load refuses it already
+	}
 	if err := s.cfg.revocations.Revoke(ctx, sess.ID, until); err != nil {
 		return fmt.Errorf("session: revoke: %w", err)
 	}
@@ -98,64 +98,100 @@ func (s *Store) Revoke(ctx context.Context, sess *Session) error {
 // MemoryRevocations is a RevocationList in this process's memory: the
 // default for an app that runs as a single instance. Entries are forgotten
 // once their time has passed. It is safe for concurrent use.
+//
+// The list is bounded. A Revoke on a full list is never refused: it evicts
+// the entry that expires soonest, whose cookie is the nearest to expiring
+// anyway. Refusing instead would let anyone who can log in and out fast
+// enough fill the list and stop every later logout from revoking. Revoke
+// and Revoked cost O(log n) and O(1), whatever the list holds.
 type MemoryRevocations struct {
-	mu        sync.RWMutex
-	until     map[string]time.Time
-	max       int
-	sinceScan int
+	mu      sync.RWMutex
+	byID    map[string]*revocation
+	byUntil revocationHeap // soonest expiry first
+	max     int
+}
+
+type revocation struct {
+	id    string
+	until time.Time
+	index int // in byUntil
 }
 
 // NewMemoryRevocations returns an empty list that holds at most maxEntries
-// unexpired entries; Revoke past that returns ErrRevocationListFull rather
-// than forget an entry. 100,000 entries take about 10 MB. A maxEntries
-// below 1 is an error matching ErrInvalidConfig.
+// unexpired entries. 100,000 entries of 32-byte IDs take about 12 MB. A maxEntries below 1
+// is an error matching ErrInvalidConfig.
 func NewMemoryRevocations(maxEntries int) (*MemoryRevocations, error) {
 	if maxEntries < 1 {
 		return nil, configError("max revocation entries %d is not positive", maxEntries)
 	}
-	return &MemoryRevocations{until: make(map[string]time.Time), max: maxEntries}, nil
+	return &MemoryRevocations{byID: make(map[string]*revocation), max: maxEntries}, nil
 }
 
-// Revoke implements RevocationList. A time already past is a no-op.
+// errPastRevocation is what Revoke says of a time that has already passed:
+// such an entry would be forgotten at once, so it is refused instead of
+// being silently dropped.
+var errPastRevocation = errors.New("session: revocation until a time that has already passed")
+
+// Revoke implements RevocationList. An until that is not in the future is
+// an error: the entry would never hold. A later until for an ID already on
+// the list extends it; an earlier one never shortens it.
 func (m *MemoryRevocations) Revoke(_ context.Context, id string, until time.Time) error {
 	now := time.Now()
 	if !until.After(now) {
-		return nil
+		return errPastRevocation
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if old, ok := m.until[id]; ok {
-		if until.After(old) {
-			m.until[id] = until
+	for len(m.byUntil) > 0 && !m.byUntil[0].until.After(now) {
+		m.remove(m.byUntil[0])
+	}
+	if r, ok := m.byID[id]; ok {
+		if until.After(r.until) {
+			r.until = until
+			heap.Fix(&m.byUntil, r.index)
 		}
 		return nil
 	}
-	// Sweeping when full, and after as many inserts as the list holds,
-	// keeps the cost per Revoke constant on average.
-	m.sinceScan++
-	if len(m.until) >= m.max || m.sinceScan > len(m.until) {
-		m.sweep(now)
+	if len(m.byUntil) >= m.max {
+		m.remove(m.byUntil[0])
 	}
-	if len(m.until) >= m.max {
-		return ErrRevocationListFull
-	}
-	m.until[id] = until
+	r := &revocation{id: id, until: until}
+	m.byID[id] = r
+	heap.Push(&m.byUntil, r)
 	return nil
 }
 
-func (m *MemoryRevocations) sweep(now time.Time) {
-	for id, until := range m.until {
-		if !until.After(now) {
-			delete(m.until, id)
-		}
-	}
-	m.sinceScan = 0
+func (m *MemoryRevocations) remove(r *revocation) {
+	heap.Remove(&m.byUntil, r.index)
+	delete(m.byID, r.id)
 }
 
 // Revoked implements RevocationList.
 func (m *MemoryRevocations) Revoked(_ context.Context, id string) (bool, error) {
 	m.mu.RLock()
-	until, ok := m.until[id]
-	m.mu.RUnlock()
-	return ok && until.After(time.Now()), nil
+	defer m.mu.RUnlock()
+	r, ok := m.byID[id]
+	return ok && r.until.After(time.Now()), nil
+}
+
+// revocationHeap is a container/heap of revocations by until.
+type revocationHeap []*revocation
+
+func (h revocationHeap) Len() int           { return len(h) }
+func (h revocationHeap) Less(i, j int) bool { return h[i].until.Before(h[j].until) }
+func (h revocationHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *revocationHeap) Push(x any) {
+	r := x.(*revocation)
+	r.index = len(*h)
+	*h = append(*h, r)
+}
+func (h *revocationHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return r
 }

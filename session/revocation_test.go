@@ -110,46 +110,94 @@ func TestMemoryRevocationsBound(t *testing.T) {
 func testMemoryRevocationsBound(t *testing.T) {
 	list := newMemoryRevocations(t, 3)
 	ctx := t.Context()
-	for i := range 3 {
-		if err := list.Revoke(ctx, "id"+strconv.Itoa(i), t0.Add(time.Duration(i+1)*time.Minute)); err != nil {
-			t.Fatal(err)
+	revoke := func(id string, until time.Duration) {
+		t.Helper()
+		if err := list.Revoke(ctx, id, t0.Add(until)); err != nil {
+			t.Fatalf("Revoke(%s): %v", id, err)
 		}
 	}
-	// full is an error, not a silent drop
-	{
-		if err := list.Revoke(ctx, "id3", t0.Add(time.Hour)); !errors.Is(err, session.ErrRevocationListFull) {
-			t.Fatalf("Revoke past the bound: %v", err)
+	revoked := func(id string) bool {
+		r, err := list.Revoked(ctx, id)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for i := range 3 {
-			if r, _ := list.Revoked(ctx, "id"+strconv.Itoa(i)); !r {
-				t.Fatalf("id%d was dropped", i)
+		return r
+	}
+	for i := range 3 {
+		revoke("id"+strconv.Itoa(i), time.Duration(i+1)*time.Minute)
+	}
+
+	// A full list takes the new entry and evicts the one that expires
+	// soonest, never the new one.
+	revoke("id3", time.Hour)
+	if revoked("id0") || !revoked("id1") || !revoked("id2") || !revoked("id3") {
+		t.Fatal("want id0 (the soonest to expire) evicted and id1 to id3 kept")
+	}
+	// An entry that expires soonest is evicted even when it is the newest
+	// but one: what counts is the expiry, not the age.
+	revoke("id4", 30*time.Second)
+	if revoked("id1") || !revoked("id4") {
+		t.Fatal("want id1 evicted for id4")
+	}
+
+	// Expired entries make room before anything is evicted.
+	time.Sleep(150 * time.Second) // id4 and id2 expired
+	revoke("id5", time.Hour)
+	revoke("id6", time.Hour)
+	if !revoked("id3") || !revoked("id5") || !revoked("id6") {
+		t.Fatal("an unexpired entry was evicted while expired ones made room")
+	}
+
+	// Re-revoking keeps the later time.
+	revoke("id3", 3*time.Minute)
+	time.Sleep(10 * time.Minute)
+	if !revoked("id3") {
+		t.Fatal("an earlier time shortened the entry")
+	}
+}
+
+// TestFullListStillRevokesTheVictim is finding 4 of the security audit: one
+// account logging in and out 100,000 times filled the list, after which
+// every Revoke failed and a stolen copy of a victim's cookie loaded after
+// the victim's logout.
+func TestFullListStillRevokesTheVictim(t *testing.T) {
+	at(t, 0, func(t *testing.T) {
+		const max = 100_000
+		list := newMemoryRevocations(t, max)
+		store := newStore(t, session.WithRevocations(list))
+		ctx := t.Context()
+		for i := range max {
+			if err := store.Revoke(ctx, &session.Session{ID: "attacker-" + strconv.Itoa(i)}); err != nil {
+				t.Fatalf("attacker's revoke %d: %v", i, err)
 			}
 		}
-	}
-	// expired entries make room
-	{
-		time.Sleep(90 * time.Second) // id0 expired
-		if err := list.Revoke(ctx, "id3", t0.Add(time.Hour)); err != nil {
-			t.Fatal(err)
+		time.Sleep(time.Second) // the victim logs out after the flood
+		victim := &session.Session{AccessToken: "at"}
+		stolen := save(t, store, victim)
+		if _, err := store.Logout(ctx, httptest.NewRecorder(), requestWith(stolen)); err != nil {
+			t.Fatalf("the victim's logout on a full list: %v", err)
 		}
-		if r, _ := list.Revoked(ctx, "id3"); !r {
-			t.Fatal("id3 was not added in the room id0 left")
+		if _, err := store.Load(requestWith(stolen)); !errors.Is(err, session.ErrRevoked) {
+			t.Fatalf("the stolen copy after the victim's logout: Load error %v, want ErrRevoked", err)
 		}
-		// The list holds id1, id2 and id3 now, so it is full again.
-		if err := list.Revoke(ctx, "id4", t0.Add(time.Hour)); !errors.Is(err, session.ErrRevocationListFull) {
-			t.Fatalf("Revoke on a list full again: %v", err)
+	})
+}
+
+func TestRevokeRefusesATimeAlreadyPast(t *testing.T) {
+	at(t, time.Hour, func(t *testing.T) {
+		list := newMemoryRevocations(t, 10)
+		for _, until := range []time.Time{time.Now(), time.Now().Add(-time.Second), {}} {
+			if err := list.Revoke(t.Context(), "s1", until); err == nil {
+				t.Fatalf("Revoke until %v = nil, want an error: the entry would never hold", until)
+			}
 		}
-	}
-	// re-revoking keeps the later time
-	{
-		if err := list.Revoke(ctx, "id3", t0.Add(time.Minute)); err != nil {
-			t.Fatal(err)
+		// Through a Store the case cannot arise: a session whose cookie
+		// has expired is not revoked, because it no longer loads.
+		store := newStore(t, session.WithRevocations(list))
+		if err := store.Revoke(t.Context(), &session.Session{ID: "s2", Expires: time.Now().Add(-time.Hour)}); err != nil {
+			t.Fatalf("Store.Revoke of an expired session: %v", err)
 		}
-		time.Sleep(10 * time.Minute)
-		if r, _ := list.Revoked(ctx, "id3"); !r {
-			t.Fatal("an earlier time shortened the entry")
-		}
-	}
+	})
 }
 
 func TestRevocationConfigErrors(t *testing.T) {
