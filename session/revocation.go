@@ -118,8 +118,8 @@ type revocation struct {
 }
 
 // NewMemoryRevocations returns an empty list that holds at most maxEntries
-// unexpired entries. 100,000 entries of 32-byte IDs take about 12 MB. A maxEntries below 1
-// is an error matching ErrInvalidConfig.
+// unexpired entries: 100,000 entries of 32-byte IDs take about 12 MB. A
+// maxEntries below 1 is an error matching ErrInvalidConfig.
 func NewMemoryRevocations(maxEntries int) (*MemoryRevocations, error) {
 	if maxEntries < 1 {
 		return nil, configError("max revocation entries %d is not positive", maxEntries)
