@@ -17,7 +17,8 @@ FUZZ_TARGETS := \
 	./session:FuzzStoreLoad:40000 \
 	./session:FuzzDecodePayload:150000 \
 	./remote:FuzzParseErrorBody:150000 \
-	./middleware:FuzzQueryValue:60000
+	./middleware:FuzzQueryValue:60000 \
+	./redisstore:FuzzParseClaimed:100000
 
 # System programs the tests drive for real, as program:debian-package.
 SYSTEM_DEPS := chromium:chromium redis-server:redis-server
@@ -83,6 +84,8 @@ bench:
 	$(GO) tool benchstat -filter '.name:SessionWideLogout' -col /impl $(BENCHOUT)
 	@echo; echo "== target 7: Load with and without the memory revocation list"
 	$(GO) tool benchstat -filter '.name:Load' -col /revocations $(BENCHOUT)
+	@echo; echo "== Revoke on a full memory revocation list, 1,000 against 100,000 entries"
+	$(GO) tool benchstat -filter '.name:RevokeFullList' -col /entries $(BENCHOUT)
 
 ## loadtest: the example under load, local then session-wide logout.
 LOADTEST_C ?= 16

@@ -200,9 +200,10 @@ func (o *Outbox) Run(ctx context.Context) error {
 		}
 		switch {
 		case errors.Is(err, ErrUnreadableEntry):
-			// The queue set the entry aside; the others are still due.
+			// The queue set the entry aside. Idling before the next claim
+			// bounds the cost of a queue that keeps handing such entries
+			// out (a key rotation, say) to one claim per poll interval.
 			o.cfg.logger.LogAttrs(ctx, slog.LevelError, "outbox: unreadable entry set aside", slog.Any("error", err))
-			worked = true
 		case err != nil:
 			o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "outbox: queue unavailable", slog.Any("error", err))
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/centralauth-go/logout/internal/testutil"
@@ -306,3 +307,82 @@ func (b brokenQueue) Claim(context.Context, time.Time, time.Duration) (Entry, bo
 func (b brokenQueue) Ack(context.Context, Entry) error                { return b.err }
 func (b brokenQueue) Release(context.Context, Entry, time.Time) error { return b.err }
 func (b brokenQueue) Len(context.Context) (int64, error)              { return 0, b.err }
+
+// unreadableQueue hands out nothing but unreadable entries, as a Redis
+// queue full of entries sealed under another key does. It counts claims,
+// and ends the run itself if the worker spins.
+type unreadableQueue struct {
+	brokenQueue
+	claims int
+	stop   context.CancelFunc
+}
+
+func (q *unreadableQueue) Claim(context.Context, time.Time, time.Duration) (Entry, bool, error) {
+	q.claims++
+	if q.claims > 1000 {
+		q.stop() // spinning: without this the bubble's clock would never move
+	}
+	return Entry{}, false, fmt.Errorf("entry x: %w", ErrUnreadableEntry)
+}
+
+// TestRunIdlesAfterAnUnreadableEntry is security finding 3: an entry
+// sealed under another key made Run loop without waiting, 609 log lines
+// and 6,000 Redis commands a second.
+func TestRunIdlesAfterAnUnreadableEntry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		q := &unreadableQueue{brokenQueue: brokenQueue{errors.New("unused")}, stop: cancel}
+		logs := &testutil.Buffer{}
+		o, err := New(senderFunc(func(context.Context, string) error { return nil }), q,
+			WithPollInterval(time.Second), logger(logs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() { done <- o.Run(ctx) }()
+		time.Sleep(10*time.Second + time.Millisecond)
+		cancel()
+		<-done
+		if q.claims > 11 {
+			t.Fatalf("%d claims in 10 s with a 1 s poll interval; want at most 11", q.claims)
+		}
+		if n := strings.Count(logs.String(), "unreadable entry"); n != q.claims {
+			t.Fatalf("%d log lines for %d unreadable entries", n, q.claims)
+		}
+	})
+}
+
+// senderFunc is a Sender in a function.
+type senderFunc func(ctx context.Context, token string) error
+
+func (f senderFunc) Logout(ctx context.Context, token string) error { return f(ctx, token) }
+
+// TestNegativeAttemptsDoNotPanic is security finding 2 at the outbox's
+// end: a queue that hands out a negative attempt count (an entry edited in
+// Redis) must not crash the worker in the backoff's shift.
+func TestNegativeAttemptsDoNotPanic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newMemoryQueue(t, 10)
+		if err := q.Enqueue(t.Context(), "tok", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e, _, _ := q.Claim(t.Context(), time.Now(), time.Minute)
+		e.Attempts = -40
+		if err := q.Release(t.Context(), e, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		o, err := New(senderFunc(func(context.Context, string) error { return &remote.Error{StatusCode: 503} }), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- o.Run(ctx) }()
+		synctest.Wait()
+		if st, _ := o.Stats(t.Context()); st.Retries != 1 {
+			t.Fatalf("stats %+v, want one retry scheduled", st)
+		}
+		cancel()
+		<-done
+	})
+}

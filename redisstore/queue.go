@@ -170,20 +170,39 @@ func (q *Queue) Claim(ctx context.Context, now time.Time, lease time.Duration) (
 	if err != nil {
 		return outbox.Entry{}, false, fmt.Errorf("redisstore: claim: %w", err)
 	}
-	id, sealed, enq, att := field(res, 0), field(res, 1), field(res, 2), field(res, 3)
-	e := outbox.Entry{ID: id, Lease: leaseToken}
-	enqMS, err1 := strconv.ParseInt(enq, 10, 64)
-	attempts, err2 := strconv.Atoi(att)
-	e.EnqueuedAt, e.Attempts = time.UnixMilli(enqMS), attempts
-	token, err := q.sealer.open(id, []byte(sealed))
-	if err == nil && (err1 != nil || err2 != nil || len(res) != 4) {
-		err = errCorrupt
+	e, sealed, err := parseClaimed(res)
+	e.Lease = leaseToken
+	if err == nil {
+		e.Token, err = q.sealer.open(e.ID, sealed)
 	}
 	if err == nil {
-		e.Token = token
 		return e, true, nil
 	}
 	return outbox.Entry{}, false, q.unreadable(ctx, e, now, err)
+}
+
+// Bounds on an entry's fields. Anything outside them was not written by
+// Enqueue and Release: the entry is corrupt, or was written by someone with
+// access to Redis, and is dropped rather than trusted.
+const (
+	maxAttempts = 1_000_000
+	maxUnixMS   = 253402300799999 // the end of the year 9999
+)
+
+// parseClaimed reads what claimScript returned, {id, sealed token,
+// enqueued-at in ms, attempts}, strictly: a field that is missing, not a
+// number or out of range makes the entry corrupt (errCorrupt). The entry
+// ID is kept whenever there is one, so that the entry can be dropped.
+func parseClaimed(res []any) (outbox.Entry, []byte, error) {
+	e := outbox.Entry{ID: field(res, 0)}
+	enq, err1 := strconv.ParseInt(field(res, 2), 10, 64)
+	att, err2 := strconv.Atoi(field(res, 3))
+	if len(res) != 4 || e.ID == "" || err1 != nil || err2 != nil ||
+		enq <= 0 || enq > maxUnixMS || att < 0 || att > maxAttempts {
+		return e, nil, errCorrupt
+	}
+	e.EnqueuedAt, e.Attempts = time.UnixMilli(enq), att
+	return e, []byte(field(res, 1)), nil
 }
 
 // unreadable disposes of an entry that Claim could not open, and returns
@@ -192,11 +211,11 @@ func (q *Queue) unreadable(ctx context.Context, e outbox.Entry, now time.Time, c
 	var qerr error
 	what := "dropped it"
 	if errors.Is(cause, errForeignKey) && now.Sub(e.EnqueuedAt) <= maxForeignKeyAge {
-		// Visible again at once, attempts unchanged, for an instance
-		// that has the key.
-		qerr = q.Release(ctx, e, now)
-		what = "left it for an instance that has that key"
-	} else {
+		// Left as claimed: hidden for the lease, attempts unchanged, then
+		// claimable again, by an instance that has the key. Making it due
+		// at once would have this instance claim it again and again.
+		what = "left it, hidden for the lease, for an instance that has that key"
+	} else if e.ID != "" {
 		qerr = q.Ack(ctx, e)
 	}
 	return errors.Join(fmt.Errorf("redisstore: outbox entry %s cannot be decrypted: %w; %s (%w)", e.ID, cause, what, outbox.ErrUnreadableEntry), qerr)

@@ -361,17 +361,66 @@ func TestQueueUnreadableEntries(t *testing.T) {
 			}
 			wantLen(t, q, wantLeft)
 			// Not wedged: the next claim gets the readable entry.
-			if e := mustClaim(t, q, tt.claimAt); e.Token != "tok-b" {
-				t.Fatalf("next claim got %q, want tok-b", e.Token)
+			b := mustClaim(t, q, tt.claimAt)
+			if b.Token != "tok-b" {
+				t.Fatalf("next claim got %q, want tok-b", b.Token)
+			}
+			if err := q.Ack(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			// Security finding 3: an entry left for another key's owner
+			// stays hidden for the lease, so a worker without the key does
+			// not claim it again and again.
+			if _, ok, err := q.Claim(ctx, tt.claimAt, lease); ok || err != nil {
+				t.Fatalf("a second claim at once: ok %v, err %v; want nothing due", ok, err)
 			}
 			if tt.wantOwner {
 				owner, err := redisstore.NewQueue(rdb, otherKey, redisstore.WithPrefix(prefix))
 				if err != nil {
 					t.Fatal(err)
 				}
-				if e := mustClaim(t, owner, tt.claimAt); e.Token != "tok-a" || e.Attempts != 0 {
+				if e := mustClaim(t, owner, tt.claimAt.Add(lease)); e.Token != "tok-a" || e.Attempts != 0 {
 					t.Fatalf("owner claimed %+v, want tok-a with no attempt counted", e)
 				}
+			}
+		})
+	}
+}
+
+// TestQueueDropsOutOfRangeFields is security finding 2: an entry whose
+// attempts were negative reached the outbox's backoff, where the shift
+// panicked and took the app down, again after every restart.
+func TestQueueDropsOutOfRangeFields(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	ctx := t.Context()
+	tests := []struct {
+		name, field, value string
+	}{
+		{"negative attempts", "att", "-1"},
+		{"huge attempts", "att", "99999999999"},
+		{"attempts not a number", "att", "two"},
+		{"negative enqueued-at", "enq", "-5"},
+		{"zero enqueued-at", "enq", "0"},
+		{"enqueued-at past the year 9999", "enq", "999999999999999999"},
+		{"enqueued-at not a number", "enq", "1e3"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := fmt.Sprintf("{f%d}:", i)
+			q := newQueue(t, rdb, redisstore.WithPrefix(prefix))
+			mustEnqueue(t, q, "tok-a", t0)
+			mustEnqueue(t, q, "tok-b", t0.Add(time.Millisecond))
+			ids := rdb.ZRange(ctx, prefix+"outbox:due", 0, -1).Val()
+			rdb.HSet(ctx, prefix+"outbox:e:"+ids[0], tt.field, tt.value)
+
+			_, ok, err := q.Claim(ctx, t0.Add(time.Second), lease)
+			if ok || !errors.Is(err, outbox.ErrUnreadableEntry) {
+				t.Fatalf("Claim: ok %v, err %v; want ErrUnreadableEntry", ok, err)
+			}
+			wantLen(t, q, 1) // dropped
+			if e := mustClaim(t, q, t0.Add(time.Second)); e.Token != "tok-b" {
+				t.Fatalf("next claim got %q, want tok-b", e.Token)
 			}
 		})
 	}
