@@ -15,7 +15,7 @@ var confirmPage = template.Must(template.New("confirm").Parse(`<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>Log out</title>
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}button{font-size:1rem;padding:.5rem 1rem}</style>
 </head>
@@ -40,15 +40,19 @@ var confirmHeaders = map[string]string{
 	"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
 	"X-Frame-Options":         "DENY",
 	"X-Content-Type-Options":  "nosniff",
-	"Referrer-Policy":         "no-referrer",
+	// same-origin, not no-referrer: with no-referrer the page's own form
+	// POSTs "Origin: null", which the cross-origin check refuses wherever
+	// the browser sends no Sec-Fetch-Site (plain http other than loopback,
+	// older browsers).
+	"Referrer-Policy": "same-origin",
 }
 
-func (h *LogoutHandler) confirm(w http.ResponseWriter, r *http.Request) {
+func (h *LogoutHandler) confirm(w http.ResponseWriter, r *http.Request, sessionWide bool) {
 	var body bytes.Buffer
 	err := confirmPage.Execute(&body, struct {
 		Param, ReturnTo string
 		SessionWide     bool
-	}{h.cfg.param, queryValue(r.URL.RawQuery, h.cfg.param), h.cfg.sessionWide})
+	}{h.cfg.param, queryValue(r.URL.RawQuery, h.cfg.param), sessionWide})
 	if err != nil { // only a broken template can fail, and tests render it
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return

@@ -105,21 +105,7 @@ func NewLogoutHandler(opts ...Option) (*LogoutHandler, error) {
 // out; GET shows a confirmation page (or logs out, with WithGETLogout);
 // HEAD answers as GET would without logging out; anything else gets 405.
 func (h *LogoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodPost:
-		h.Logout(w, r, LogoutParams{})
-	case http.MethodGet:
-		if h.cfg.getLogout {
-			h.Logout(w, r, LogoutParams{})
-			return
-		}
-		h.confirm(w, r)
-	case http.MethodHead:
-		h.confirm(w, r)
-	default:
-		w.Header().Set("Allow", "GET, HEAD, POST")
-		h.cfg.errorHandler(w, r, errMethodNotAllowed)
-	}
+	h.Logout(w, r, LogoutParams{})
 }
 
 // Middleware returns next wrapped so that requests for the logout path
@@ -145,25 +131,46 @@ func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.next.ServeHTTP(w, r)
 }
 
-// Logout logs the user out of this request, whatever its method, and
-// redirects: 303 See Other after a POST, 302 Found otherwise. A
-// cross-origin request with an unsafe method is still refused with 403.
+// Logout is ServeHTTP with per-call settings, for a route of the app's own
+// such as "log out everywhere". It follows the same rules of method: a POST
+// logs out and redirects with 303 See Other; a GET logs out (and redirects
+// with 302 Found) only with WithGETLogout(true), and otherwise gets the
+// confirmation page, as a HEAD always does; any other method is refused
+// with 405. A cross-origin POST is refused with 403. So a link or an image
+// on another site can never log a user out, however the route is mounted.
 //
 // It always clears the session cookie, even when the cookie is missing or
 // invalid: logout is idempotent. For a session-wide logout it sends the
-// token from an "Authorization: Bearer" header, else the session's access
-// token, else its ID token, and sends nothing when there is none. A remote
-// failure is logged and reported in the Event, and the user is logged out
-// locally and redirected all the same.
+// session's access token, else its ID token (or, with
+// WithBearerToken(true), a token from an "Authorization: Bearer" header),
+// and sends nothing when there is none. A remote failure is logged and
+// reported in the Event, and the user is logged out locally and redirected
+// all the same.
 func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutParams) {
-	if err := h.crossOrigin.Check(r); err != nil {
-		h.cfg.errorHandler(w, r, errCrossOrigin)
+	sessionWide := h.cfg.sessionWide
+	if p.SessionWide != nil {
+		sessionWide = *p.SessionWide
+	}
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodGet:
+		if !h.cfg.getLogout {
+			h.confirm(w, r, sessionWide)
+			return
+		}
+	case http.MethodHead:
+		h.confirm(w, r, sessionWide)
+		return
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		h.cfg.errorHandler(w, r, errMethodNotAllowed)
 		return
 	}
-	ev := Event{ReturnTo: h.returnTo(r, p.ReturnTo), SessionWide: h.cfg.sessionWide}
-	if p.SessionWide != nil {
-		ev.SessionWide = *p.SessionWide
+	if err := h.crossOrigin.Check(r); err != nil {
+		h.refuseCrossOrigin(w, r)
+		return
 	}
+	ev := Event{ReturnTo: h.returnTo(r, p.ReturnTo), SessionWide: sessionWide}
 
 	sess, revokeErr := h.endLocally(w, r)
 	ev.RevokeErr = revokeErr
@@ -215,7 +222,13 @@ func (h *LogoutHandler) endLocally(w http.ResponseWriter, r *http.Request) (*ses
 // remoteLogout ends the CentralAuth session, within the remote timeout,
 // and hands a retryable failure to the outbox.
 func (h *LogoutHandler) remoteLogout(r *http.Request, sess *session.Session) (RemoteOutcome, error) {
-	token := bearerToken(r)
+	var token string
+	if h.cfg.bearer {
+		var present bool
+		if token, present = bearerToken(r); present && token == "" {
+			h.log(r.Context(), slog.LevelDebug, "logout: Bearer token refused: not a compact JWE or JWT, or over 8 KiB")
+		}
+	}
 	if token == "" && sess != nil {
 		token = sess.AccessToken
 		if token == "" {
@@ -266,6 +279,18 @@ func (h *LogoutHandler) log(ctx context.Context, level slog.Level, msg string, a
 	if h.cfg.logger.Enabled(ctx, level) {
 		h.cfg.logger.LogAttrs(ctx, level, msg, attrs...)
 	}
+}
+
+// refuseCrossOrigin answers a cross-origin logout with 403, and says why at
+// Debug: a proxy that rewrites Host, or localhost against 127.0.0.1, is
+// otherwise hard to tell from an attack. The headers are the client's and
+// are logged as quoted, bounded values.
+func (h *LogoutHandler) refuseCrossOrigin(w http.ResponseWriter, r *http.Request) {
+	h.log(r.Context(), slog.LevelDebug, "logout: cross-origin request refused",
+		slog.String("origin", prefix(r.Header.Get("Origin"), 128)),
+		slog.String("sec_fetch_site", prefix(r.Header.Get("Sec-Fetch-Site"), 32)),
+		slog.String("host", prefix(r.Host, 128)))
+	h.cfg.errorHandler(w, r, errCrossOrigin)
 }
 
 func defaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {

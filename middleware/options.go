@@ -22,6 +22,7 @@ type config struct {
 	param           string
 	path            string
 	getLogout       bool
+	bearer          bool
 	trustedOrigins  []string
 	errorHandler    func(http.ResponseWriter, *http.Request, error)
 	onLogout        func(*http.Request, Event)
@@ -148,6 +149,21 @@ func WithPath(path string) Option {
 func WithGETLogout(on bool) Option {
 	return func(c *config) error {
 		c.getLogout = on
+		return nil
+	}
+}
+
+// WithBearerToken(true) lets a session-wide logout take the token to end
+// from an "Authorization: Bearer" header, ahead of the session's own, as
+// the Node library does: for API clients that hold a CentralAuth token but
+// no session cookie. Any client can then have the app send a string of its
+// choosing to CentralAuth with the app's credentials, and have it queued
+// when CentralAuth fails; such a token must look like a compact JWE or JWT
+// and fit in 8 KiB, or it is ignored. Default: false; only the token of a
+// session whose cookie verified is ever sent or queued.
+func WithBearerToken(on bool) Option {
+	return func(c *config) error {
+		c.bearer = on
 		return nil
 	}
 }

@@ -94,12 +94,40 @@ func prefix(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// bearerToken returns the token of an "Authorization: Bearer" header, which
-// wins over the session's token as in the Node library.
-func bearerToken(r *http.Request) string {
+// maxTokenBytes bounds a token taken from a Bearer header. CentralAuth's
+// tokens are JWEs of a few KiB.
+const maxTokenBytes = 8 << 10
+
+// bearerToken returns the token of an "Authorization: Bearer" header, and
+// whether there was such a header. The token is "" unless it has the shape
+// of a compact JWE or JWT (five or three base64url parts) and fits
+// maxTokenBytes: the header is any client's to write.
+func bearerToken(r *http.Request) (token string, present bool) {
 	auth := r.Header.Get("Authorization")
 	if len(auth) < 7 || !strings.EqualFold(auth[:7], "bearer ") {
-		return ""
+		return "", false
 	}
-	return strings.TrimSpace(auth[7:])
+	token = strings.TrimSpace(auth[7:])
+	if len(token) > maxTokenBytes || !isCompactJOSE(token) {
+		return "", true
+	}
+	return token, true
+}
+
+// isCompactJOSE reports whether s is made of three or five base64url parts
+// separated by dots, the first one not empty: a JWT or a JWE in compact
+// form. (A JWE's second part, the encrypted key, is empty with direct
+// encryption.)
+func isCompactJOSE(s string) bool {
+	dots := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			dots++
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return (dots == 2 || dots == 4) && s[0] != '.'
 }

@@ -58,6 +58,14 @@ func NewClient(clientID, clientSecret string, opts ...Option) (*Client, error) {
 	}
 	if cfg.httpClient == nil {
 		cfg.httpClient = newDefaultHTTPClient()
+	} else {
+		// A shallow copy that never follows a redirect: on a 301, 302 or
+		// 303 net/http would copy the Authorization header to the same
+		// host, even over plain http. The caller's client is left as it
+		// is; the copy shares its transport, jar and timeout.
+		hc := *cfg.httpClient
+		hc.CheckRedirect = stopAtFirstResponse
+		cfg.httpClient = &hc
 	}
 
 	// CentralAuth (like the Node library) takes id:secret as they are, not

@@ -19,11 +19,6 @@ var ErrInvalidConfig = errors.New("remote: invalid configuration")
 // anyway).
 var ErrNoToken = errors.New("remote: no token to log out")
 
-// errRedirected is returned when a caller's HTTP client followed a 301, 302
-// or 303: net/http then turned the POST into a GET without the token, so
-// whatever the redirect target answered says nothing about the logout.
-var errRedirected = errors.New("remote: logout request was redirected and not delivered; set WithBaseURL to the endpoint's final address")
-
 // Error is a non-2xx answer from CentralAuth. Logout returns it as *Error;
 // use errors.As to get at it.
 //

@@ -76,12 +76,12 @@ func parseBaseURL(base string) (*url.URL, error) {
 	return u, nil
 }
 
-// WithHTTPClient sets the HTTP client that sends the requests. It is used as
-// it is and never modified, so its Timeout, Transport and CheckRedirect
-// apply. A client that follows redirects is safe to use all the same: Logout
-// never lets net/http re-send the token to a redirect target (307/308), and
-// reports a 301/302/303 that was followed as an error instead of a success.
-// A nil client is a configuration error.
+// WithHTTPClient sets the HTTP client that sends the requests: its
+// Transport, Jar and Timeout apply. It is never modified. Its CheckRedirect
+// does not apply: the requests go through a shallow copy that never follows
+// a redirect, because net/http would send the client credentials on to the
+// redirect's target, over plain http too; a 3xx answer is returned as an
+// *Error instead. A nil client is a configuration error.
 //
 // Default: a client built for each Client: a Timeout of 10s per attempt,
 // its own transport cloned from http.DefaultTransport with keep-alive and up
@@ -126,6 +126,9 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
+// stopAtFirstResponse is a CheckRedirect that returns the 3xx itself.
+func stopAtFirstResponse(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
 // newDefaultHTTPClient builds the client used when WithHTTPClient is not
 // given. Each Client gets its own transport so that tuning it never touches
 // http.DefaultTransport, which the rest of the program shares.
@@ -153,8 +156,6 @@ func newDefaultHTTPClient() *http.Client {
 		// The request carries the client credentials and the token: never
 		// send them on to wherever a 3xx points. The 3xx itself becomes an
 		// *Error, so a misconfigured base URL is visible.
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
+		CheckRedirect: stopAtFirstResponse,
 	}
 }

@@ -285,7 +285,6 @@ func TestIsRetryable(t *testing.T) {
 		{"nil", nil, false},
 		{"no token", ErrNoToken, false},
 		{"config", fmt.Errorf("%w: x", ErrInvalidConfig), false},
-		{"redirected", errRedirected, false},
 		{"other error", errors.New("x"), false},
 		{"400", &Error{StatusCode: 400}, false},
 		{"401", &Error{StatusCode: 401}, false},

@@ -16,9 +16,9 @@ func (c *client) send(ctx context.Context, token string) error {
 		// Only a nil ctx gets here: the endpoint was validated in NewClient.
 		return fmt.Errorf("remote: building logout request: %w", err)
 	}
-	// Without GetBody net/http cannot replay the body, so a caller's client
-	// that follows redirects stops at a 307/308 instead of re-sending the
-	// token to wherever it points. Retries are Logout's job, not net/http's.
+	// Without GetBody net/http cannot replay the body: a second guard,
+	// after CheckRedirect, against re-sending the token to wherever a
+	// 307/308 points. Retries are Logout's job, not net/http's.
 	req.GetBody = nil
 	req.Header.Set("Authorization", c.authHeader)
 	req.Header.Set("Content-Type", "text/plain")
@@ -30,11 +30,6 @@ func (c *client) send(ctx context.Context, token string) error {
 	}
 	defer drainAndClose(resp.Body)
 
-	// A followed 301/302/303 turned the POST into a GET without the token:
-	// whatever the target answered, the logout was not delivered.
-	if resp.Request != nil && resp.Request.Method != http.MethodPost {
-		return errRedirected
-	}
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return nil
 	}

@@ -24,46 +24,11 @@ const (
 	stepTimeout    = 5 * time.Second
 )
 
-// chromiumPath returns Debian's Chromium. Without it the browser tests
-// skip, naming the package, or fail under `make test` (see testenv).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	return testenv.Program(t, "chromium", "chromium")
-}
-
-// newBrowser starts a headless Chromium for one test, with a fresh profile,
-// and returns its tab. It closes when the test ends, or after
-// browserTimeout. flags are added to the standard ones.
+// newBrowser starts a headless Chromium for one test (see testenv.Browser),
+// bounded by browserTimeout.
 func newBrowser(t *testing.T, flags map[string]any) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true), // the tests may run as root, where the sandbox cannot start
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true), // containers often have a tiny /dev/shm
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 800),
-	}
-	for name, value := range flags {
-		opts = append(opts, chromedp.Flag(name, value))
-	}
-	ctx := testContext(t, browserTimeout)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	// Cleanups run last-in first-out: the tab, then the browser, then the
-	// profile directory (from t.TempDir above).
-	t.Cleanup(cancelAlloc)
-	t.Cleanup(cancelTab)
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return tab
+	return testenv.Browser(t, browserTimeout, flags)
 }
 
 // do runs browser steps, failing the test with what was being done.
