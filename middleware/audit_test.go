@@ -2,15 +2,18 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/remote"
@@ -212,4 +215,67 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// TestLogoutEndsEveryCookieOfTheName is security finding 7: a sibling
+// subdomain tossed its own valid cookie (Domain=example.test,
+// Path=/logout); the handler read only the first cookie of the name, the
+// attacker's, so the attacker's session was the one revoked and sent to
+// CentralAuth, and a stolen copy of the victim's cookie kept loading.
+func TestLogoutEndsEveryCookieOfTheName(t *testing.T) {
+	ca, err := testutil.NewCentralAuth(clientID, clientSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ca.Close)
+	rc, err := remote.NewClient(clientID, clientSecret, remote.WithBaseURL(ca.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Shared with subdomains, so the "__Host-" prefix cannot be used.
+	store, err := session.NewStore(hashKey, session.WithDomain("example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev middleware.Event
+	h, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store), middleware.WithRemote(rc),
+		middleware.WithSessionWide(true), middleware.WithOnLogout(func(_ *http.Request, e middleware.Event) { ev = e }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookieOf := func(s testutil.Session) (*session.Session, *http.Cookie) {
+		sess := &session.Session{AccessToken: s.AccessToken}
+		rec := httptest.NewRecorder()
+		if err := store.Save(rec, sess); err != nil {
+			t.Fatal(err)
+		}
+		return sess, rec.Result().Cookies()[0]
+	}
+	attacker, tossed := cookieOf(ca.IssueSession("mallory"))
+	victimCA := ca.IssueSession("victim")
+	victim, stolen := cookieOf(victimCA)
+
+	// The browser sends the tossed cookie first: its path is longer.
+	r := httptest.NewRequest(http.MethodPost, "https://app.example.test/logout", nil)
+	r.AddCookie(tossed)
+	r.AddCookie(stolen)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if want := []string{attacker.ID, victim.ID}; !slices.Equal(ev.SessionIDs, want) || ev.RevokeErr != nil {
+		t.Fatalf("ended %q (%v), want %q", ev.SessionIDs, ev.RevokeErr, want)
+	}
+	replay := httptest.NewRequest(http.MethodGet, "https://app.example.test/", nil)
+	replay.AddCookie(stolen)
+	if _, err := store.Load(replay); !errors.Is(err, session.ErrRevoked) {
+		t.Fatalf("the stolen copy of the victim's cookie after logout: Load error %v, want ErrRevoked", err)
+	}
+	if ca.Active(victimCA.AccessToken) {
+		t.Fatal("the victim's CentralAuth session is still active")
+	}
+	if ev.Remote != middleware.RemoteDelivered || ev.RemoteErr != nil {
+		t.Fatalf("remote %v, %v", ev.Remote, ev.RemoteErr)
+	}
 }

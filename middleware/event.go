@@ -6,9 +6,11 @@ import "strconv"
 // synchronously, before the response is written, so the hook can still set
 // headers. It never holds a token.
 type Event struct {
-	// SessionID is the ID of the session that was loaded and cleared, or
-	// "" when the request had no valid session.
-	SessionID string
+	// SessionIDs are the IDs of the sessions that were ended: usually one,
+	// none when the request had no valid session, several when cookies of
+	// the same name came from a sibling subdomain (see
+	// session.Store.Logout).
+	SessionIDs []string
 	// SessionWide says whether a session-wide logout was requested for
 	// this logout (by WithSessionWide or LogoutParams.SessionWide), even if
 	// there was no token to send.

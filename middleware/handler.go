@@ -1,10 +1,12 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/centralauth-go/logout/remote"
@@ -15,15 +17,16 @@ import (
 // SessionStore is where the app keeps its session: *session.Store and
 // *session.TokenCookie satisfy it, and an app may wrap either.
 //
-// Logout ends the request's session in the app: it clears the cookie, and
-// revokes the session so that a copy of the cookie stops working. It
-// returns the session it ended, whose tokens a session-wide logout sends
-// to CentralAuth. Its errors follow package session: with a nil session,
-// session.ErrNoSession and errors matching session.ErrInvalidSession are
-// expected, and anything else is logged as a fault; with a session, an
-// error means it could not be revoked.
+// Logout ends the request's sessions in the app: it clears the cookie, and
+// revokes the sessions so that a copy of the cookie stops working. It
+// returns the sessions it ended (usually one: see session.Store.Logout),
+// whose tokens a session-wide logout sends to CentralAuth. Its errors
+// follow package session: with no session, session.ErrNoSession and errors
+// matching session.ErrInvalidSession are expected, and anything else is
+// logged as a fault; with sessions, an error means they could not all be
+// revoked.
 type SessionStore interface {
-	Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (*session.Session, error)
+	Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) ([]*session.Session, error)
 }
 
 // Remote ends a CentralAuth session in every app of the organization.
@@ -172,13 +175,10 @@ func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutP
 	}
 	ev := Event{ReturnTo: h.returnTo(r, p.ReturnTo), SessionWide: sessionWide}
 
-	sess, revokeErr := h.endLocally(w, r)
-	ev.RevokeErr = revokeErr
-	if sess != nil {
-		ev.SessionID = sess.ID
-	}
+	sessions, revokeErr := h.endLocally(w, r)
+	ev.SessionIDs, ev.RevokeErr = sessionIDs(sessions), revokeErr
 	if ev.SessionWide {
-		ev.Remote, ev.RemoteErr = h.remoteLogout(r, sess)
+		ev.Remote, ev.RemoteErr = h.remoteLogout(r, sessions)
 	}
 	if h.cfg.onLogout != nil {
 		h.cfg.onLogout(r, ev)
@@ -194,61 +194,85 @@ func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutP
 	}
 }
 
-// endLocally clears the cookie and revokes the session. It returns the
-// session, or nil when there is none that can be trusted, and the error of
-// revoking it.
-func (h *LogoutHandler) endLocally(w http.ResponseWriter, r *http.Request) (*session.Session, error) {
+// endLocally clears the cookie and revokes the sessions. It returns the
+// sessions, none when there is none that can be trusted, and the error of
+// revoking them.
+func (h *LogoutHandler) endLocally(w http.ResponseWriter, r *http.Request) ([]*session.Session, error) {
 	// The server-side steps outlive the request: see detached.
 	ctx, cancel := h.detached(r)
 	defer cancel()
-	sess, err := h.cfg.store.Logout(ctx, w, r)
+	sessions, err := h.cfg.store.Logout(ctx, w, r)
 	switch {
 	case err == nil:
-	case sess != nil:
+	case len(sessions) > 0:
 		h.log(r.Context(), slog.LevelError, "logout: could not revoke the session; copies of its cookie stay valid until it expires",
-			slog.String("session_id", sess.ID), slog.Any("error", err))
+			slog.Any("session_ids", sessionIDs(sessions)), slog.Any("error", err))
+		return sessions, err
 	case errors.Is(err, session.ErrNoSession):
 	case errors.Is(err, session.ErrInvalidSession): // revoked included
 		h.log(r.Context(), slog.LevelDebug, "logout: unusable session cookie", slog.Any("error", err))
 	default:
 		h.log(r.Context(), slog.LevelWarn, "logout: session store failed", slog.Any("error", err))
 	}
-	if sess == nil {
-		return nil, nil
-	}
-	return sess, err
+	return sessions, nil
 }
 
-// remoteLogout ends the CentralAuth session, within the remote timeout,
-// and hands a retryable failure to the outbox.
-func (h *LogoutHandler) remoteLogout(r *http.Request, sess *session.Session) (RemoteOutcome, error) {
-	var token string
+func sessionIDs(sessions []*session.Session) []string {
+	ids := make([]string, len(sessions))
+	for i, s := range sessions {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// remoteLogout ends the CentralAuth sessions, within the remote timeout,
+// and hands a retryable failure to the outbox. It sends the Bearer token,
+// when WithBearerToken allows one, else each session's access token, else
+// its ID token. The outcome is the worst of the calls'.
+func (h *LogoutHandler) remoteLogout(r *http.Request, sessions []*session.Session) (RemoteOutcome, error) {
+	var tokens []string
 	if h.cfg.bearer {
-		var present bool
-		if token, present = bearerToken(r); present && token == "" {
+		token, present := bearerToken(r)
+		if present && token == "" {
 			h.log(r.Context(), slog.LevelDebug, "logout: Bearer token refused: not a compact JWE or JWT, or over 8 KiB")
 		}
-	}
-	if token == "" && sess != nil {
-		token = sess.AccessToken
-		if token == "" {
-			token = sess.IDToken
+		if token != "" {
+			tokens = append(tokens, token)
 		}
 	}
-	if token == "" {
+	if len(tokens) == 0 {
+		for _, s := range sessions {
+			if token := cmp.Or(s.AccessToken, s.IDToken); token != "" && !slices.Contains(tokens, token) {
+				tokens = append(tokens, token)
+			}
+		}
+	}
+	if len(tokens) == 0 {
 		return RemoteNone, nil
 	}
 	if h.cfg.remote == nil {
 		h.log(r.Context(), slog.LevelError, "logout: session-wide logout requested, but the handler has no remote client")
 		return RemoteFailed, ErrNoRemote
 	}
+	// One bound for all the calls: see WithRemoteTimeout.
 	ctx, cancel := h.detached(r)
 	defer cancel()
+	outcome, errs := RemoteNone, []error(nil)
+	for _, token := range tokens {
+		o, err := h.sendRemote(ctx, r, token)
+		outcome = max(outcome, o)
+		errs = append(errs, err)
+	}
+	return outcome, errors.Join(errs...)
+}
+
+// sendRemote ends one CentralAuth session, and queues a retryable failure.
+// remote's errors never contain the token or the secret.
+func (h *LogoutHandler) sendRemote(ctx context.Context, r *http.Request, token string) (RemoteOutcome, error) {
 	err := h.cfg.remote.Logout(ctx, token)
 	if err == nil {
 		return RemoteDelivered, nil
 	}
-	// remote's errors never contain the token or the secret.
 	if h.cfg.outbox != nil && remote.IsRetryable(err) {
 		// A fresh bound: a timeout may be why the first call failed.
 		qctx, qcancel := h.detached(r)

@@ -143,7 +143,7 @@ func (rg *rig) do(r req) *http.Response {
 // cleared reports whether resp removes the session cookie.
 func cleared(resp *http.Response) bool {
 	for _, c := range resp.Cookies() {
-		if c.Name == "centralauth_session" && c.Value == "" && c.MaxAge < 0 {
+		if c.Name == "__Host-centralauth_session" && c.Value == "" && c.MaxAge < 0 {
 			return true
 		}
 	}

@@ -19,7 +19,7 @@ type appStore struct {
 	logouts int
 }
 
-func (s *appStore) Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (*session.Session, error) {
+func (s *appStore) Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) ([]*session.Session, error) {
 	s.logouts++
 	return s.Store.Logout(ctx, w, r)
 }
@@ -73,8 +73,8 @@ func TestLogoutThroughTheSessionStoreContract(t *testing.T) {
 			if rec.Code != http.StatusSeeOther || store.logouts != 1 || !cleared(rec.Result()) {
 				t.Fatalf("status %d, %d logouts through the wrapper, cleared %v", rec.Code, store.logouts, cleared(rec.Result()))
 			}
-			if ev.SessionID != sess.ID || !errors.Is(ev.RevokeErr, tt.wantRevokeErr) || (tt.wantRevokeErr == nil) != (ev.RevokeErr == nil) {
-				t.Fatalf("event session %q, revoke error %v; want %q, %v", ev.SessionID, ev.RevokeErr, sess.ID, tt.wantRevokeErr)
+			if len(ev.SessionIDs) != 1 || ev.SessionIDs[0] != sess.ID || !errors.Is(ev.RevokeErr, tt.wantRevokeErr) || (tt.wantRevokeErr == nil) != (ev.RevokeErr == nil) {
+				t.Fatalf("event sessions %q, revoke error %v; want [%q], %v", ev.SessionIDs, ev.RevokeErr, sess.ID, tt.wantRevokeErr)
 			}
 			replay := httptest.NewRequest(http.MethodGet, "/", nil)
 			replay.AddCookie(copied)

@@ -1,30 +1,47 @@
 package session
 
 import (
+	"iter"
 	"net/http"
 	"net/textproto"
 	"strings"
 )
 
-// cookieValue finds the named cookie in r's Cookie headers without
-// allocating, unlike r.Cookie, which parses every cookie of the request.
-// Surrounding double quotes are removed, as r.Cookie does.
-func cookieValue(r *http.Request, name string) (string, bool) {
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = textproto.TrimString(part)
-			v, ok := strings.CutPrefix(part, name)
-			if !ok || v == "" || v[0] != '=' {
-				continue
+// cookieValues yields the value of every cookie of that name in r's Cookie
+// headers, in the order the browser sent them, without allocating, unlike
+// r.Cookies, which parses every cookie of the request. Surrounding double
+// quotes are removed, as net/http does.
+//
+// A request can carry several: a sibling subdomain can set a cookie of the
+// same name for the parent domain, or for a longer path, and the browser
+// sends it too, often first.
+func cookieValues(r *http.Request, name string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, line := range r.Header["Cookie"] {
+			for line != "" {
+				var part string
+				part, line, _ = strings.Cut(line, ";")
+				part = textproto.TrimString(part)
+				v, ok := strings.CutPrefix(part, name)
+				if !ok || v == "" || v[0] != '=' {
+					continue
+				}
+				v = v[1:]
+				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+					v = v[1 : len(v)-1]
+				}
+				if !yield(v) {
+					return
+				}
 			}
-			v = v[1:]
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			return v, true
 		}
+	}
+}
+
+// cookieValue is the first of cookieValues.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for v := range cookieValues(r, name) {
+		return v, true
 	}
 	return "", false
 }

@@ -29,7 +29,7 @@ func FuzzStoreLoad(f *testing.F) {
 	f.Add("MTcwMDAwMDAwMHxhYmN8ZGVm")
 	f.Fuzz(func(t *testing.T, value string) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.Header["Cookie"] = []string{"centralauth_session=" + value}
+		r.Header["Cookie"] = []string{"__Host-centralauth_session=" + value}
 		sess, err := s.Load(r)
 		switch {
 		case err == nil:

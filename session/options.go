@@ -17,6 +17,7 @@ type config struct {
 	blockKey    []byte
 	previous    []keyPair // newest first
 	name        string
+	nameSet     bool // by WithCookieName
 	path        string
 	domain      string
 	insecure    bool
@@ -98,16 +99,43 @@ func WithPreviousKeys(hashKey, encryptionKey []byte) Option {
 	}
 }
 
-// WithCookieName sets the cookie's name. Default: "centralauth_session" for
-// a Store, "access_token" for a TokenCookie.
+// WithCookieName sets the cookie's name. A name that starts with "__Host-"
+// needs the attributes that prefix stands for (Secure, Path "/", no
+// Domain), and one that starts with "__Secure-" needs Secure. Default, for
+// a Store: "__Host-centralauth_session" when the attributes allow it, so
+// that no other subdomain, nor plain http, can set a cookie of that name;
+// "centralauth_session" when WithInsecure, WithCookiePath or WithDomain
+// rule the prefix out. For a TokenCookie: "access_token", the Node
+// library's.
 func WithCookieName(name string) Option {
 	return func(c *config) error {
 		if name == "" || strings.IndexFunc(name, func(r rune) bool { return !isTokenChar(r) }) >= 0 {
 			return configError("cookie name %q is not an HTTP token", name)
 		}
-		c.name = name
+		c.name, c.nameSet = name, true
 		return nil
 	}
+}
+
+// hostPrefix is the cookie-name prefix with which a browser accepts a
+// cookie only if it is Secure, has Path "/" and no Domain (RFC 6265bis):
+// no sibling subdomain can then set one of the same name.
+const hostPrefix = "__Host-"
+
+// finishName gives a default name the "__Host-" prefix when the attributes
+// allow it, and refuses a prefix that the attributes contradict: the
+// browser would drop such a cookie without a word.
+func (c *config) finishName(prefixDefault bool) error {
+	hostOK := !c.insecure && c.path == "/" && c.domain == ""
+	switch {
+	case !c.nameSet && prefixDefault && hostOK:
+		c.name = hostPrefix + c.name
+	case strings.HasPrefix(c.name, hostPrefix) && !hostOK:
+		return configError("cookie name %q needs Secure, Path \"/\" and no Domain; drop the prefix, or WithInsecure, WithCookiePath or WithDomain", c.name)
+	case strings.HasPrefix(c.name, "__Secure-") && c.insecure:
+		return configError("cookie name %q needs Secure; drop the prefix or WithInsecure", c.name)
+	}
+	return nil
 }
 
 // WithCookiePath sets the cookie's Path attribute. Clear uses the same path,

@@ -1,12 +1,14 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -38,6 +40,9 @@ func NewStore(hashKey []byte, opts ...Option) (*Store, error) {
 	}
 	cfg := newConfig(defaultCookieName)
 	if err := cfg.apply(opts); err != nil {
+		return nil, err
+	}
+	if err := cfg.finishName(true); err != nil {
 		return nil, err
 	}
 	if cfg.revocations == nil {
@@ -91,37 +96,77 @@ func (s *Store) Load(r *http.Request) (*Session, error) {
 	return p, nil
 }
 
-// Logout ends the request's session in this app: it clears the cookie and
-// revokes the session, so that a copy of the cookie taken earlier no longer
-// loads. ctx bounds the revocation. It returns the session it ended, whose
-// tokens a session-wide logout sends to CentralAuth.
+// Logout ends the request's sessions in this app: it clears the cookie and
+// revokes every session that a cookie of the Store's name holds, so that a
+// copy of any of them taken earlier no longer loads. ctx bounds the
+// revocations. It returns the sessions it ended, whose tokens a
+// session-wide logout sends to CentralAuth.
 //
-// The cookie is always cleared. The session is nil when the request has
-// none that can be trusted; err is then ErrNoSession or matches
+// There is usually one. There are more when a sibling subdomain has set a
+// cookie of the same name for the parent domain, or for the logout's path
+// (which the default "__Host-" name prevents): the browser then sends both,
+// and the app cannot tell which one is the user's, so it ends them all, up
+// to 8.
+//
+// The cookie is always cleared. No session is returned when the request
+// has none that can be trusted; err is then ErrNoSession or matches
 // ErrInvalidSession (a session already logged out matches ErrRevoked). A
-// revocation list that is down does not stop a logout: the cookie's
-// signature and age are still checked and the session is returned, with an
-// error if it could not be revoked either. When the session is not nil, an
-// error means it was not revoked: copies of its cookie keep loading until
-// it expires.
-func (s *Store) Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) (*Session, error) {
+// revocation list that is down does not stop a logout: each cookie's
+// signature and age are still checked and its session returned, with an
+// error if it could not be revoked either. When sessions are returned, an
+// error means some were not revoked: copies of their cookies keep loading
+// until they expire.
+func (s *Store) Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) ([]*Session, error) {
 	s.Clear(w)
-	sess, err := s.decode(r)
-	if err != nil {
-		return nil, err
+	var (
+		ended               []*Session
+		firstErr, revokeErr error
+		seen                int
+	)
+	for value := range cookieValues(r, s.cfg.name) {
+		if seen++; seen > maxSessionsPerLogout {
+			break
+		}
+		sess, err := s.decodeValue(value)
+		if err == nil && slices.ContainsFunc(ended, func(e *Session) bool { return e.ID == sess.ID }) {
+			continue // the same cookie twice
+		}
+		if err == nil {
+			if err = s.checkRevoked(ctx, sess.ID); !errors.Is(err, ErrRevoked) {
+				err = nil // unavailable: revoke all the same, below
+			}
+		}
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		revokeErr = errors.Join(revokeErr, s.Revoke(ctx, sess))
+		ended = append(ended, sess)
 	}
-	if err := s.checkRevoked(ctx, sess.ID); errors.Is(err, ErrRevoked) {
-		return nil, err
+	switch {
+	case len(ended) > 0:
+		return ended, revokeErr
+	case firstErr != nil:
+		return nil, firstErr
 	}
-	return sess, s.Revoke(ctx, sess)
+	return nil, ErrNoSession
 }
 
-// decode reads and verifies the cookie: signature, format and age.
+// maxSessionsPerLogout bounds the cookies one logout reads, each a
+// signature check and a revocation.
+const maxSessionsPerLogout = 8
+
+// decode reads and verifies the request's first cookie of the Store's name.
 func (s *Store) decode(r *http.Request) (*Session, error) {
 	value, ok := cookieValue(r, s.cfg.name)
 	if !ok {
 		return nil, ErrNoSession
 	}
+	return s.decodeValue(value)
+}
+
+// decodeValue verifies one cookie value: signature, format and age.
+func (s *Store) decodeValue(value string) (*Session, error) {
 	if len(value) > maxCookieSize {
 		return nil, errTooLong
 	}

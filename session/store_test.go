@@ -143,7 +143,7 @@ func TestCookieAttributes(t *testing.T) {
 		wantSame   http.SameSite
 		wantMaxAge int
 	}{
-		{"defaults", nil, "centralauth_session", "/", "", true, http.SameSiteLaxMode, 86400},
+		{"defaults", nil, "__Host-centralauth_session", "/", "", true, http.SameSiteLaxMode, 86400},
 		{"all options", []session.Option{
 			session.WithCookieName("app_a"), session.WithCookiePath("/app"), session.WithDomain("example.com"),
 			session.WithInsecure(), session.WithSameSite(http.SameSiteStrictMode), session.WithMaxAge(time.Hour),
@@ -223,7 +223,7 @@ func TestLoadRejects(t *testing.T) {
 			at(t, tt.advance, func(t *testing.T) {
 				r := httptest.NewRequest(http.MethodGet, "/", nil)
 				if tt.cookie != "" {
-					r.Header.Set("Cookie", "other=1; centralauth_session="+tt.cookie+"; more=2")
+					r.Header.Set("Cookie", "other=1; __Host-centralauth_session="+tt.cookie+"; more=2")
 				}
 				sess, err := s.Load(r)
 				if !errors.Is(err, tt.want) || sess != nil {
@@ -330,6 +330,47 @@ func TestNewStoreRejectsBadConfig(t *testing.T) {
 			s, err := session.NewStore(tt.key, tt.opts...)
 			if !errors.Is(err, session.ErrInvalidConfig) || s != nil {
 				t.Fatalf("NewStore = %v, %v; want nil, ErrInvalidConfig", s, err)
+			}
+		})
+	}
+}
+
+// TestCookieNamePrefix is the cookie side of security finding 7: with the
+// "__Host-" prefix a browser takes the cookie only if it is Secure, on
+// Path "/" and host-only, so no sibling subdomain can toss one of the same
+// name.
+func TestCookieNamePrefix(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     []session.Option
+		wantName string // "" for ErrInvalidConfig
+	}{
+		{"default", nil, "__Host-centralauth_session"},
+		{"insecure: no prefix", []session.Option{session.WithInsecure()}, "centralauth_session"},
+		{"a path: no prefix", []session.Option{session.WithCookiePath("/app")}, "centralauth_session"},
+		{"a domain: no prefix", []session.Option{session.WithDomain("example.com")}, "centralauth_session"},
+		{"an explicit name is kept", []session.Option{session.WithCookieName("sid")}, "sid"},
+		{"an explicit __Host- name", []session.Option{session.WithCookieName("__Host-sid")}, "__Host-sid"},
+		{"__Host- with a domain", []session.Option{session.WithCookieName("__Host-sid"), session.WithDomain("example.com")}, ""},
+		{"__Host- with a path", []session.Option{session.WithCookieName("__Host-sid"), session.WithCookiePath("/app")}, ""},
+		{"__Host- insecure", []session.Option{session.WithCookieName("__Host-sid"), session.WithInsecure()}, ""},
+		{"__Secure- insecure", []session.Option{session.WithCookieName("__Secure-sid"), session.WithInsecure()}, ""},
+		{"__Secure- with a domain", []session.Option{session.WithCookieName("__Secure-sid"), session.WithDomain("example.com")}, "__Secure-sid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := session.NewStore(hashKey, tt.opts...)
+			if tt.wantName == "" {
+				if !errors.Is(err, session.ErrInvalidConfig) {
+					t.Fatalf("NewStore error %v, want ErrInvalidConfig", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := save(t, s, &session.Session{}); c.Name != tt.wantName {
+				t.Fatalf("cookie name %q, want %q", c.Name, tt.wantName)
 			}
 		})
 	}

@@ -1,10 +1,12 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -39,6 +41,9 @@ func NewTokenCookie(opts ...Option) (*TokenCookie, error) {
 	if err := cfg.apply(opts); err != nil {
 		return nil, err
 	}
+	if err := cfg.finishName(false); err != nil {
+		return nil, err
+	}
 	if len(cfg.signedOnly) > 0 {
 		return nil, configError("%s applies to a signed Store, not a TokenCookie", strings.Join(cfg.signedOnly, ", "))
 	}
@@ -51,7 +56,15 @@ func NewTokenCookie(opts ...Option) (*TokenCookie, error) {
 // ErrInvalidSession when the value is too long or not token-shaped.
 func (t *TokenCookie) Load(r *http.Request) (*Session, error) {
 	value, ok := cookieValue(r, t.cfg.name)
-	if !ok || value == "" {
+	if !ok {
+		return nil, ErrNoSession
+	}
+	return t.session(value)
+}
+
+// session reads one cookie value.
+func (t *TokenCookie) session(value string) (*Session, error) {
+	if value == "" {
 		return nil, ErrNoSession
 	}
 	if len(value) > maxCookieSize {
@@ -77,12 +90,36 @@ func (t *TokenCookie) Clear(w http.ResponseWriter) {
 	w.Header().Add("Set-Cookie", t.clear)
 }
 
-// Logout clears the cookie and returns the session it held, whose token a
-// session-wide logout sends to CentralAuth; see Store.Logout for the
-// errors. Nothing is revoked: see TokenCookie.
-func (t *TokenCookie) Logout(_ context.Context, w http.ResponseWriter, r *http.Request) (*Session, error) {
+// Logout clears the cookie and returns the sessions that cookies of its
+// name held, whose tokens a session-wide logout sends to CentralAuth; see
+// Store.Logout for why there may be several, and for the errors. Nothing
+// is revoked: see TokenCookie.
+func (t *TokenCookie) Logout(_ context.Context, w http.ResponseWriter, r *http.Request) ([]*Session, error) {
 	t.Clear(w)
-	return t.Load(r)
+	var (
+		ended    []*Session
+		firstErr error
+		seen     int
+	)
+	for value := range cookieValues(r, t.cfg.name) {
+		if seen++; seen > maxSessionsPerLogout {
+			break
+		}
+		sess, err := t.session(value)
+		switch {
+		case err != nil:
+			firstErr = cmp.Or(firstErr, err)
+		case !slices.ContainsFunc(ended, func(e *Session) bool { return e.ID == sess.ID }):
+			ended = append(ended, sess)
+		}
+	}
+	switch {
+	case len(ended) > 0:
+		return ended, nil
+	case firstErr != nil:
+		return nil, firstErr
+	}
+	return nil, ErrNoSession
 }
 
 // isTokenShaped accepts the characters of a JWE or JWT in compact form

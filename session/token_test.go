@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -104,6 +105,43 @@ func TestTokenCookieRejectsStoreOptions(t *testing.T) {
 			tc, err := session.NewTokenCookie(tt.opt)
 			if !errors.Is(err, session.ErrInvalidConfig) || tc != nil {
 				t.Fatalf("NewTokenCookie = %v, %v; want nil, ErrInvalidConfig", tc, err)
+			}
+		})
+	}
+}
+
+func TestTokenCookieLogoutReturnsEveryToken(t *testing.T) {
+	tc, err := session.NewTokenCookie()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, header string
+		want         []string
+		wantErr      error
+	}{
+		{"one", "access_token=a.b.c", []string{"a.b.c"}, nil},
+		{"a tossed one first", "access_token=evil.b.c; access_token=a.b.c", []string{"evil.b.c", "a.b.c"}, nil},
+		{"the same twice", "access_token=a.b.c; access_token=a.b.c", []string{"a.b.c"}, nil},
+		{"a malformed one is skipped", "access_token=<x>; access_token=a.b.c", []string{"a.b.c"}, nil},
+		{"only malformed", "access_token=<x>", nil, session.ErrInvalidSession},
+		{"none", "other=1", nil, session.ErrNoSession},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/logout", nil)
+			r.Header.Set("Cookie", tt.header)
+			rec := httptest.NewRecorder()
+			got, err := tc.Logout(t.Context(), rec, r)
+			var tokens []string
+			for _, s := range got {
+				tokens = append(tokens, s.AccessToken)
+			}
+			if !slices.Equal(tokens, tt.want) || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Logout = %q, %v; want %q, %v", tokens, err, tt.want, tt.wantErr)
+			}
+			if len(rec.Result().Cookies()) != 1 {
+				t.Fatal("Logout did not clear the cookie")
 			}
 		})
 	}

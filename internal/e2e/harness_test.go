@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -231,7 +232,7 @@ func (in *instance) event(u user) (middleware.Event, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for _, ev := range in.events {
-		if ev.SessionID == u.id {
+		if slices.Contains(ev.SessionIDs, u.id) {
 			return ev, true
 		}
 	}
@@ -252,7 +253,7 @@ func wantLoggedOut(t *testing.T, resp *http.Response) {
 		t.Fatalf("logout answered %d, want 303", resp.StatusCode)
 	}
 	for _, ck := range resp.Cookies() {
-		if ck.Name == "centralauth_session" && ck.MaxAge < 0 && ck.Value == "" {
+		if ck.Name == "__Host-centralauth_session" && ck.MaxAge < 0 && ck.Value == "" {
 			return
 		}
 	}

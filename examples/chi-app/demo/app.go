@@ -203,7 +203,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 // onLogout logs one line per logout. The Event holds no token.
 func (a *app) onLogout(r *http.Request, ev middleware.Event) {
 	attrs := []any{
-		slog.String("session_id", ev.SessionID),
+		slog.Any("session_ids", ev.SessionIDs),
 		slog.Bool("session_wide", ev.SessionWide),
 		slog.String("return_to", ev.ReturnTo),
 	}
