@@ -2,10 +2,17 @@
 // app's session cookie, optionally ends the CentralAuth session in every app
 // of the organization, and redirects to a validated return_to.
 //
-// Mount a LogoutHandler on a route (chi's r.Handle("/logout", h), or
-// http.ServeMux's mux.Handle("POST /logout", h)), or wrap a handler tree with
-// h.Middleware, which serves the logout path and passes every other request
-// through untouched.
+// Mount a LogoutHandler on a route for every method (chi's
+// r.Handle("/logout", h), or http.ServeMux's mux.Handle("/logout", h)), or
+// wrap a handler tree with h.Middleware, which serves the logout path and
+// passes every other request through untouched. Route every method to it:
+// it shows the confirmation page on GET and refuses what it must refuse
+// itself, while a route for POST alone would answer GET with 405. To serve
+// a confirmation page of your own (its wording, its language), route GET
+// to your page and POST to the handler, as in Example_ownConfirmationPage.
+//
+// Protected pages load the session with session.Store.Load; see its
+// Example for which errors mean "not signed in" and which mean "try again".
 //
 // The defaults are the safe ones, and each differs from CentralAuth's Node
 // library on purpose:

@@ -56,10 +56,11 @@ func Example_chi() {
 
 // Mount the handler on a plain net/http ServeMux.
 func Example_serveMux() {
-	hashKey := make([]byte, 32)
-	rand.Read(hashKey) // in production, load a fixed key from your secret store
+	hashKey, encKey := make([]byte, 32), make([]byte, 32)
+	rand.Read(hashKey) // in production, load fixed keys from your secret store
+	rand.Read(encKey)
 
-	store, err := session.NewStore(hashKey)
+	store, err := session.NewStore(hashKey, session.WithEncryptionKey(encKey))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -83,10 +84,11 @@ func Example_serveMux() {
 // Wrap an existing handler tree: the logout path is served, every other
 // request passes through untouched.
 func ExampleLogoutHandler_Middleware() {
-	hashKey := make([]byte, 32)
-	rand.Read(hashKey) // in production, load a fixed key from your secret store
+	hashKey, encKey := make([]byte, 32), make([]byte, 32)
+	rand.Read(hashKey) // in production, load fixed keys from your secret store
+	rand.Read(encKey)
 
-	store, err := session.NewStore(hashKey)
+	store, err := session.NewStore(hashKey, session.WithEncryptionKey(encKey))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -110,4 +112,38 @@ func ExampleLogoutHandler_Middleware() {
 	// Output:
 	// /auth/logout 303
 	// /dashboard 200
+}
+
+// Serve a confirmation page of your own, in your app's words and language:
+// GET goes to your page, whose form POSTs to the handler.
+func Example_ownConfirmationPage() {
+	hashKey, encKey := make([]byte, 32), make([]byte, 32)
+	rand.Read(hashKey) // in production, load fixed keys from your secret store
+	rand.Read(encKey)
+
+	store, err := session.NewStore(hashKey, session.WithEncryptionKey(encKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+	logout, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /logout", logout)
+	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'") // a logout button must not be framed
+		fmt.Fprint(w, `<form method="post" action="/logout"><button>Se déconnecter</button></form>`)
+	})
+
+	for _, method := range []string{"GET", "POST"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(method, "/logout", nil))
+		fmt.Println(method, rec.Code)
+	}
+	// Output:
+	// GET 200
+	// POST 303
 }

@@ -34,7 +34,8 @@ func Example() {
 	}
 	go retries.Run(ctx) // until the app stops
 
-	store, err := session.NewStore([]byte(os.Getenv("SESSION_HASH_KEY")))
+	store, err := session.NewStore([]byte(os.Getenv("SESSION_HASH_KEY")),
+		session.WithEncryptionKey([]byte(os.Getenv("SESSION_ENCRYPTION_KEY"))))
 	if err != nil {
 		log.Fatal(err)
 	}

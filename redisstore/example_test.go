@@ -23,13 +23,14 @@ func Example() {
 	defer rdb.Close()
 
 	hashKey := []byte(os.Getenv("SESSION_HASH_KEY"))        // 32+ bytes from your secret store
+	encKey := []byte(os.Getenv("SESSION_ENCRYPTION_KEY"))   // 32 bytes from your secret store
 	outboxKey := []byte(os.Getenv("OUTBOX_ENCRYPTION_KEY")) // 32 bytes from your secret store
 
 	revocations, err := redisstore.NewRevocations(rdb)
 	if err != nil {
 		log.Fatal(err)
 	}
-	store, err := session.NewStore(hashKey, session.WithRevocations(revocations))
+	store, err := session.NewStore(hashKey, session.WithEncryptionKey(encKey), session.WithRevocations(revocations))
 	if err != nil {
 		log.Fatal(err)
 	}
