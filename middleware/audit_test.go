@@ -118,6 +118,10 @@ type failingRemote struct {
 	calls, bytes int
 }
 
+func (f *failingRemote) UserInfo(context.Context, string, *http.Request) (remote.User, error) {
+	return remote.User{}, &remote.Error{StatusCode: http.StatusServiceUnavailable}
+}
+
 func (f *failingRemote) Logout(_ context.Context, token string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -17,6 +17,9 @@ import (
 // SessionStore is where the app keeps its session: *session.Store and
 // *session.TokenCookie satisfy it, and an app may wrap either.
 //
+// Load returns the request's session; its errors follow package session.
+// SessionCheck calls it on every request.
+//
 // Logout ends the request's sessions in the app: it clears the cookie, and
 // revokes the sessions so that a copy of the cookie stops working. It
 // returns the sessions it ended (usually one: see session.Store.Logout),
@@ -24,15 +27,20 @@ import (
 // follow package session: with no session, session.ErrNoSession and errors
 // matching session.ErrInvalidSession are expected, and anything else is
 // logged as a fault; with sessions, an error means they could not all be
-// revoked.
+// revoked. LogoutHandler calls it, and SessionCheck when CentralAuth says a
+// session has ended.
 type SessionStore interface {
+	Load(r *http.Request) (*session.Session, error)
 	Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) ([]*session.Session, error)
 }
 
-// Remote ends a CentralAuth session in every app of the organization.
-// *remote.Client is one. Its errors are classified with remote.IsRetryable.
+// Remote is the CentralAuth API client, usually a *remote.Client.
+// LogoutHandler calls Logout, to end a session in every app; SessionCheck
+// calls UserInfo, to ask whether a session still stands. Errors are
+// classified with remote.IsRetryable and remote.IsSessionEnded.
 type Remote interface {
 	Logout(ctx context.Context, token string) error
+	UserInfo(ctx context.Context, token string, r *http.Request) (remote.User, error)
 }
 
 // Outbox keeps a session-wide logout that failed for a retryable reason,
@@ -73,13 +81,8 @@ func NewLogoutHandler(opts ...Option) (*LogoutHandler, error) {
 		remoteTimeout:   3 * time.Second,
 		errorHandler:    defaultErrorHandler,
 	}
-	for _, opt := range opts {
-		if opt == nil {
-			return nil, configError("nil Option")
-		}
-		if err := opt(&cfg); err != nil {
-			return nil, err
-		}
+	if err := cfg.apply(opts, false); err != nil {
+		return nil, err
 	}
 	if cfg.store == nil {
 		return nil, configError("no session store; use WithSessionStore")

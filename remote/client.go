@@ -5,14 +5,16 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 
 	"github.com/centralauth-go/logout/internal/retry"
 )
 
-// Client sends session-wide logouts to CentralAuth. Create it with NewClient;
-// it is safe for concurrent use and should be reused, so that connections
-// are kept alive between logouts.
+// Client calls CentralAuth's API: the session-wide logout, and userinfo,
+// which says whether a session still stands. Create it with NewClient; it
+// is safe for concurrent use and should be reused, so that connections are
+// kept alive between calls.
 type Client struct {
 	// The state sits behind a pointer so that printing a Client, with any
 	// verb, shows an address and never the secret.
@@ -21,6 +23,8 @@ type Client struct {
 
 type client struct {
 	endpoint   string // {base}/api/v1/logout
+	userInfo   string // {base}/api/v1/userinfo?domain=<app origin>, or "" without WithAppOrigin
+	proxies    []netip.Prefix
 	authHeader string // "Basic " + credentials, computed once
 	userAgent  string
 	httpClient *http.Client
@@ -74,6 +78,8 @@ func NewClient(clientID, clientSecret string, opts ...Option) (*Client, error) {
 	creds := base64.StdEncoding.EncodeToString([]byte(clientID + ":" + clientSecret))
 	return &Client{&client{
 		endpoint:   cfg.baseURL.JoinPath("api", "v1", "logout").String(),
+		userInfo:   userInfoURL(cfg.baseURL, cfg.appOrigin),
+		proxies:    cfg.proxies,
 		authHeader: "Basic " + creds,
 		userAgent:  cfg.userAgent,
 		httpClient: cfg.httpClient,
@@ -107,16 +113,23 @@ func (cl *Client) CloseIdleConnections() { cl.c.httpClient.CloseIdleConnections(
 // cancelled during a wait, the last error is returned wrapped together with
 // ctx.Err(). After the last attempt its error is returned.
 func (cl *Client) Logout(ctx context.Context, token string) error {
-	c := cl.c
 	if token == "" {
 		return ErrNoToken
 	}
-	for attempt := 0; ; attempt++ {
-		err := c.send(ctx, token)
-		if err == nil || attempt >= c.retries || !IsRetryable(err) {
+	return cl.c.withRetries(ctx, func() error {
+		return cl.c.send(ctx, token, call{op: "logout", url: cl.c.endpoint})
+	})
+}
+
+// withRetries runs attempt until it succeeds, fails for good, runs out of
+// retries, or the next wait would pass ctx's deadline.
+func (c *client) withRetries(ctx context.Context, attempt func() error) error {
+	for n := 0; ; n++ {
+		err := attempt()
+		if err == nil || n >= c.retries || !IsRetryable(err) {
 			return err
 		}
-		wait := retryWait(attempt, err)
+		wait := retryWait(n, err)
 		if deadline, ok := ctx.Deadline(); ok && c.clock.Now().Add(wait).After(deadline) {
 			// Sleeping would only end in the deadline; the caller learns
 			// more from the last answer, and learns it now.
@@ -135,7 +148,7 @@ func (c *client) secretsFor(token string) []string {
 }
 
 // newTransportError wraps a failure to get an answer, redacting its message.
-func (c *client) newTransportError(err error, token string) error {
+func (c *client) newTransportError(op string, err error, token string) error {
 	msg := redact(err.Error(), redactionOrder(c.secretsFor(token)))
-	return &transportError{msg: "remote: logout request failed: " + msg, err: err}
+	return &transportError{msg: "remote: " + op + " request failed: " + msg, err: err}
 }

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -41,13 +42,17 @@ type Error struct {
 	// Retry-After header (seconds or an HTTP date), as sent; zero if there
 	// was none. Logout caps its own waits at 30 s.
 	RetryAfter time.Duration
+
+	op string // the call that failed: "logout" (also for "") or "userinfo"
 }
 
 // Error formats the error as, for example,
 // "remote: logout failed: 401 Unauthorized (noPermission): bad credentials".
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("remote: logout failed: ")
+	b.WriteString("remote: ")
+	b.WriteString(cmp.Or(e.op, "logout"))
+	b.WriteString(" failed: ")
 	b.WriteString(strconv.Itoa(e.StatusCode))
 	if text := http.StatusText(e.StatusCode); text != "" {
 		b.WriteString(" ")

@@ -2,7 +2,9 @@ package remote
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -30,6 +32,8 @@ type config struct {
 	httpClient *http.Client
 	retries    int
 	userAgent  string
+	appOrigin  string
+	proxies    []netip.Prefix
 }
 
 // Option configures a Client in NewClient. Options apply in order, so a later
@@ -74,6 +78,45 @@ func parseBaseURL(base string) (*url.URL, error) {
 		return nil, errors.New("base URL must not have a fragment")
 	}
 	return u, nil
+}
+
+// WithAppOrigin sets the app's own origin, such as
+// "https://app.example.com", which UserInfo sends as the domain that
+// CentralAuth checks against the app's whitelist. It must be an absolute
+// http(s) origin: a scheme and a host, with an optional port. Default:
+// none; UserInfo then fails with an error matching ErrInvalidConfig.
+func WithAppOrigin(origin string) Option {
+	return func(c *config) error {
+		o, err := parseOrigin(origin)
+		if err != nil {
+			return err
+		}
+		c.appOrigin = o
+		return nil
+	}
+}
+
+// WithTrustedProxies names the proxies in front of the app, as IP
+// addresses or CIDR prefixes ("10.0.0.0/8"), so that UserInfo takes the end
+// user's IP from the X-Forwarded-For (or X-Real-IP) header they set, rather
+// than from the connection. Only the hops these proxies added are
+// believed: any client can write the header. Default: none; the IP is the
+// connection's peer address.
+func WithTrustedProxies(proxies ...string) Option {
+	return func(c *config) error {
+		for _, p := range proxies {
+			prefix, err := netip.ParsePrefix(p)
+			if err != nil {
+				ip, ierr := netip.ParseAddr(p)
+				if ierr != nil {
+					return fmt.Errorf("trusted proxy %q is neither an IP address nor a CIDR prefix", p)
+				}
+				prefix = netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen())
+			}
+			c.proxies = append(c.proxies, prefix.Masked())
+		}
+		return nil
+	}
 }
 
 // WithHTTPClient sets the HTTP client that sends the requests: its

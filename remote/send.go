@@ -8,35 +8,63 @@ import (
 	"strings"
 )
 
-// send makes one attempt: one POST, and the answer turned into nil, an
-// *Error or a transport error.
-func (c *client) send(ctx context.Context, token string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, strings.NewReader(token))
+// call is one request to CentralAuth's API.
+type call struct {
+	op  string // "logout" or "userinfo", for error messages
+	url string
+	// endUser, for userinfo, is the request whose user-agent and IP go
+	// with the call.
+	endUser *http.Request
+	// ok reads a 2xx answer's body; tooLong says it was cut at
+	// maxBodyBytes. Nil means any 2xx is a success.
+	ok func(body []byte, tooLong bool) error
+}
+
+// send makes one attempt: one POST of token, and the answer turned into
+// the result of c.ok, an *Error or a transport error.
+func (c *client) send(ctx context.Context, token string, cl call) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cl.url, strings.NewReader(token))
 	if err != nil {
-		// Only a nil ctx gets here: the endpoint was validated in NewClient.
-		return fmt.Errorf("remote: building logout request: %w", err)
+		// Only a nil ctx gets here: the URL was validated in NewClient.
+		return fmt.Errorf("remote: building %s request: %w", cl.op, err)
 	}
 	// Without GetBody net/http cannot replay the body: a second guard,
 	// after CheckRedirect, against re-sending the token to wherever a
-	// 307/308 points. Retries are Logout's job, not net/http's.
+	// 307/308 points. Retries are this package's job, not net/http's.
 	req.GetBody = nil
 	req.Header.Set("Authorization", c.authHeader)
 	req.Header.Set("Content-Type", "text/plain")
 	req.Header.Set("User-Agent", c.userAgent)
+	if cl.endUser != nil {
+		// CentralAuth records the end user's browser and address with
+		// the session check, in these two headers.
+		req.Header.Set("User-Agent", cl.endUser.UserAgent())
+		req.Header.Set("auth-ip", c.endUserIP(cl.endUser).String())
+	}
 
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
-		return c.newTransportError(err, token)
+		return c.newTransportError(cl.op, err, token)
 	}
-	defer drainAndClose(resp.Body)
-
+	// A read error leaves a partial body: for a failure it is still the
+	// best description, and for a success ok refuses it as unreadable.
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	tooLong := len(body) > maxBodyBytes
+	if tooLong {
+		// Abandoned: closing drops the connection rather than read on.
+		_ = resp.Body.Close()
+		body = body[:maxBodyBytes]
+	} else {
+		drainAndClose(resp.Body)
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return nil
+		if cl.ok == nil {
+			return nil
+		}
+		return cl.ok(body, tooLong)
 	}
-	// A read error leaves a partial body, which is still the best
-	// description of the failure; the status alone decides what it is.
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	e := parseErrorBody(resp.StatusCode, body, c.secretsFor(token)...)
+	e.op = cl.op
 	if e.retryable() {
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 	}

@@ -13,6 +13,7 @@ const (
 	CodeTooManyRequests = "tooManyRequests"
 	CodeTokenMissing    = "tokenMissing"
 	CodeTokenInvalid    = "tokenInvalid"
+	CodeDomainInvalid   = "domainInvalid"
 )
 
 // apiError is CentralAuth's JSON error body.

@@ -14,6 +14,8 @@ type Call struct {
 	Authorization string      // the Authorization header as sent
 	ContentType   string      // the Content-Type header as sent
 	UserAgent     string      // the User-Agent header as sent
+	AuthIP        string      // the auth-ip header as sent (userinfo)
+	Domain        string      // the domain query parameter as sent (userinfo)
 	Header        http.Header // all request headers
 	Body          string      // the request body (at most 64 KiB are read)
 	// Status is what the fake answered. It is 0 while the fake has not
@@ -31,6 +33,8 @@ func (ca *CentralAuth) record(r *http.Request, body []byte) *Call {
 		Authorization: r.Header.Get("Authorization"),
 		ContentType:   r.Header.Get("Content-Type"),
 		UserAgent:     r.Header.Get("User-Agent"),
+		AuthIP:        r.Header.Get("auth-ip"),
+		Domain:        r.URL.Query().Get("domain"),
 		Header:        r.Header.Clone(),
 		Body:          string(body),
 		At:            ca.clock.Now(),

@@ -25,8 +25,9 @@ const maxRequestBody = 64 << 10
 // NewCentralAuth and stop it with Close. All methods are safe for concurrent
 // use.
 type CentralAuth struct {
-	clientID  string // what the login page's client_id must be
-	wantCreds string // base64("id:secret"), what the Authorization header must carry
+	clientID  string   // what the login page's client_id must be
+	domains   []string // WithAppDomains
+	wantCreds string   // base64("id:secret"), what the Authorization header must carry
 	clock     nower
 	listener  net.Listener
 	server    *http.Server
@@ -46,8 +47,9 @@ type CentralAuth struct {
 }
 
 type config struct {
-	addr  string
-	clock nower
+	addr    string
+	clock   nower
+	domains []string
 }
 
 // nower is the fake's time source: a *Clock, or the system's.
@@ -64,6 +66,13 @@ type Option func(*config)
 // "127.0.0.1:0": loopback only, on a free port (see URL).
 func WithAddr(addr string) Option {
 	return func(c *config) { c.addr = addr }
+}
+
+// WithAppDomains sets the origins (such as "http://127.0.0.1:8080") that
+// userinfo accepts as its domain parameter, as CentralAuth's whitelist
+// does. Default: any http(s) origin.
+func WithAppDomains(origins ...string) Option {
+	return func(cfg *config) { cfg.domains = append(cfg.domains, origins...) }
 }
 
 // WithClock sets the clock for session and call timestamps. It does not
@@ -95,6 +104,7 @@ func NewCentralAuth(clientID, clientSecret string, opts ...Option) (*CentralAuth
 		clientID:  clientID,
 		wantCreds: base64.StdEncoding.EncodeToString([]byte(clientID + ":" + clientSecret)),
 		clock:     cfg.clock,
+		domains:   cfg.domains,
 		listener:  l,
 		mux:       http.NewServeMux(),
 		changed:   make(chan struct{}),

@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// Fault is a misbehaviour injected into the next logout requests, applied
-// before normal processing. In order: wait Delay, wait for Block, then drop
-// the connection, or answer with Status, Body or OversizedBody. A fault that
+// Fault is a misbehaviour injected into the next API requests (logout and
+// userinfo), applied before normal processing. In order: wait Delay, wait
+// for Block, then drop the connection, or answer with Status, Body or
+// OversizedBody. A fault that
 // only waits (no Status, Body, OversizedBody or DropConnection) lets the
 // request proceed to normal processing afterwards.
 type Fault struct {

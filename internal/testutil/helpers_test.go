@@ -50,6 +50,7 @@ type request struct {
 	auth        string
 	contentType string
 	body        string
+	headers     map[string]string
 }
 
 type response struct {
@@ -82,6 +83,9 @@ func do(ctx context.Context, ca *CentralAuth, req request) response {
 	}
 	if req.contentType != "" {
 		hr.Header.Set("Content-Type", req.contentType)
+	}
+	for k, v := range req.headers {
+		hr.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(hr)
 	if err != nil {

@@ -25,7 +25,7 @@ func (ca *CentralAuth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeTokenMissing, "the request body must contain the token")
 		return
 	}
-	if !ca.endSession(token) {
+	if !ca.EndSession(token) {
 		writeError(w, http.StatusBadRequest, CodeTokenInvalid, "the token is not valid")
 		return
 	}

@@ -68,9 +68,9 @@ func (ca *CentralAuth) Active(token string) bool {
 	return ok && s.Active
 }
 
-// endSession logs out the session of token. It reports whether the token
+// EndSession logs out the session of token. It reports whether the token
 // is known; ending an ended session again is not an error.
-func (ca *CentralAuth) endSession(token string) bool {
+func (ca *CentralAuth) EndSession(token string) bool {
 	now := ca.clock.Now()
 	ca.mu.Lock()
 	defer ca.mu.Unlock()

@@ -3,76 +3,103 @@ package testutil
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
 
 func TestUserInfoEndpoint(t *testing.T) {
+	const origin = "https://app.example.test"
 	tests := []struct {
 		name       string
 		req        func(s Session) request
 		logout     bool // end the session first
 		wantStatus int
-		wantCode   string // errorCode; "" for a UserInfo answer
+		wantCode   string // errorCode; "" for a user object
 	}{
 		{
 			name:       "access token of an active session",
-			req:        func(s Session) request { return userInfoRequest("Bearer " + s.AccessToken) },
+			req:        func(s Session) request { return userInfoRequest(origin, s.AccessToken) },
 			wantStatus: http.StatusOK,
 		},
 		{
 			name:       "ID token of an active session",
-			req:        func(s Session) request { return userInfoRequest("Bearer " + s.IDToken) },
-			wantStatus: http.StatusOK,
-		},
-		{
-			name:       "scheme name is case-insensitive",
-			req:        func(s Session) request { return userInfoRequest("bearer " + s.AccessToken) },
+			req:        func(s Session) request { return userInfoRequest(origin, s.IDToken) },
 			wantStatus: http.StatusOK,
 		},
 		{
 			name:       "session logged out",
-			req:        func(s Session) request { return userInfoRequest("Bearer " + s.AccessToken) },
+			req:        func(s Session) request { return userInfoRequest(origin, s.AccessToken) },
 			logout:     true,
 			wantStatus: http.StatusUnauthorized,
 			wantCode:   CodeSessionInactive,
 		},
 		{
 			name:       "ID token of a logged-out session",
-			req:        func(s Session) request { return userInfoRequest("Bearer " + s.IDToken) },
+			req:        func(s Session) request { return userInfoRequest(origin, s.IDToken) },
 			logout:     true,
 			wantStatus: http.StatusUnauthorized,
 			wantCode:   CodeSessionInactive,
 		},
 		{
 			name:       "unknown token",
-			req:        func(s Session) request { return userInfoRequest("Bearer " + s.AccessToken + "x") },
+			req:        func(s Session) request { return userInfoRequest(origin, s.AccessToken+"x") },
 			wantStatus: http.StatusUnauthorized,
 			wantCode:   CodeTokenInvalid,
 		},
 		{
-			name:       "no Authorization",
-			req:        func(Session) request { return userInfoRequest("") },
-			wantStatus: http.StatusUnauthorized,
+			name:       "no token",
+			req:        func(Session) request { return userInfoRequest(origin, "") },
+			wantStatus: http.StatusBadRequest,
 			wantCode:   CodeTokenMissing,
 		},
 		{
-			name:       "Basic credentials are not a token",
-			req:        func(Session) request { return userInfoRequest(basic(testID, testSecret)) },
-			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeTokenMissing,
-		},
-		{
-			name:       "empty bearer",
-			req:        func(Session) request { return userInfoRequest("Bearer ") },
-			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeTokenMissing,
-		},
-		{
-			name: "POST",
+			name: "wrong credentials",
 			req: func(s Session) request {
-				r := userInfoRequest("Bearer " + s.AccessToken)
-				r.method = http.MethodPost
+				r := userInfoRequest(origin, s.AccessToken)
+				r.auth = basic(testID, "wrong")
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+			wantCode:   CodeNoPermission,
+		},
+		{
+			name: "a Bearer token instead of the app's credentials",
+			req: func(s Session) request {
+				r := userInfoRequest(origin, s.AccessToken)
+				r.auth = "Bearer " + s.AccessToken
+				return r
+			},
+			wantStatus: http.StatusUnauthorized,
+			wantCode:   CodeNoPermission,
+		},
+		{
+			name: "not text/plain",
+			req: func(s Session) request {
+				r := userInfoRequest(origin, s.AccessToken)
+				r.contentType = "application/json"
+				return r
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeGenericError,
+		},
+		{
+			name:       "no domain",
+			req:        func(s Session) request { return userInfoRequest("", s.AccessToken) },
+			wantStatus: http.StatusForbidden,
+			wantCode:   CodeDomainInvalid,
+		},
+		{
+			name:       "a domain that is not an origin",
+			req:        func(s Session) request { return userInfoRequest("app.example.test", s.AccessToken) },
+			wantStatus: http.StatusForbidden,
+			wantCode:   CodeDomainInvalid,
+		},
+		{
+			name: "GET",
+			req: func(s Session) request {
+				r := userInfoRequest(origin, s.AccessToken)
+				r.method = http.MethodGet
 				return r
 			},
 			wantStatus: http.StatusMethodNotAllowed,
@@ -99,16 +126,13 @@ func TestUserInfoEndpoint(t *testing.T) {
 				if err := json.Unmarshal([]byte(resp.body), &got); err != nil {
 					t.Fatalf("body %q: %v", resp.body, err)
 				}
-				if want := (UserInfo{User: "ada", SessionID: s.ID}); got != want {
+				if want := s.UserOf(); got.ID != want.ID || got.Email != "ada@example.test" || got.Created == "" || *got.OrganizationID != "org_demo" {
 					t.Errorf("userinfo = %+v, want %+v", got, want)
 				}
 				return
 			}
 			if got := resp.apiErr(); got.ErrorCode != tt.wantCode || got.Message == "" {
 				t.Errorf("body = %q, want errorCode %q with a message", resp.body, tt.wantCode)
-			}
-			if tt.wantStatus == http.StatusUnauthorized && resp.header.Get("WWW-Authenticate") != "Bearer" {
-				t.Errorf("WWW-Authenticate = %q, want Bearer", resp.header.Get("WWW-Authenticate"))
 			}
 			if strings.Contains(resp.body, s.AccessToken) || strings.Contains(resp.body, s.IDToken) {
 				t.Error("the answer quotes a token")
@@ -117,8 +141,33 @@ func TestUserInfoEndpoint(t *testing.T) {
 	}
 }
 
-// userInfoRequest is a GET of the userinfo endpoint with the given
-// Authorization header.
-func userInfoRequest(auth string) request {
-	return request{method: http.MethodGet, path: UserInfoPath, auth: auth}
+func TestUserInfoRecordsTheEndUserAndFaults(t *testing.T) {
+	ca := newFake(t, WithAppDomains("https://app.example.test"))
+	s := ca.IssueSession("ada")
+	r := userInfoRequest("https://app.example.test", s.AccessToken)
+	r.headers = map[string]string{"User-Agent": "Mozilla/5.0 test", "auth-ip": "203.0.113.7"}
+	if resp := do(testCtx(t), ca, r); resp.status != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.status, resp.body)
+	}
+	calls := ca.Calls()
+	if c := calls[len(calls)-1]; c.UserAgent != "Mozilla/5.0 test" || c.AuthIP != "203.0.113.7" || c.Domain != "https://app.example.test" {
+		t.Fatalf("recorded user-agent %q, auth-ip %q, domain %q", c.UserAgent, c.AuthIP, c.Domain)
+	}
+	if resp := do(testCtx(t), ca, userInfoRequest("https://other.example.test", s.AccessToken)); resp.status != http.StatusForbidden {
+		t.Fatalf("a domain off the whitelist: status %d", resp.status)
+	}
+	ca.InjectFault(Fault{Status: http.StatusServiceUnavailable})
+	if resp := do(testCtx(t), ca, r); resp.status != http.StatusServiceUnavailable {
+		t.Fatalf("with a fault: status %d", resp.status)
+	}
+}
+
+// userInfoRequest is a POST of token to the userinfo endpoint with the
+// app's credentials and the domain, as CentralAuth documents it.
+func userInfoRequest(domain, token string) request {
+	path := UserInfoPath
+	if domain != "" {
+		path += "?domain=" + url.QueryEscape(domain)
+	}
+	return request{method: http.MethodPost, path: path, auth: basic(testID, testSecret), contentType: "text/plain", body: token}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -48,6 +49,7 @@ func (m mount) String() string {
 // sessionLister is the embedded CentralAuth, as the demo page lists it.
 type sessionLister interface {
 	RecentSessions(n int) (recent []testutil.Session, total int)
+	SessionByToken(token string) (testutil.Session, bool)
 }
 
 // appConfig is what one app of the example needs.
@@ -81,6 +83,9 @@ type appConfig struct {
 	// Workers runs the outbox's worker for the app's lifetime; nil runs
 	// none (queued logouts then wait).
 	Workers *workers
+	// CheckInterval and MaxStale tune the session check: see
+	// middleware.WithCheckInterval and middleware.WithMaxStale.
+	CheckInterval, MaxStale time.Duration
 }
 
 // workers runs background loops until the example stops.
@@ -146,11 +151,25 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc, err := remote.NewClient(cfg.ClientID, cfg.ClientSecret, remote.WithBaseURL(cfg.BaseURL))
+	rc, err := remote.NewClient(cfg.ClientID, cfg.ClientSecret,
+		remote.WithBaseURL(cfg.BaseURL), remote.WithAppOrigin(cfg.PublicURL))
 	if err != nil {
 		return nil, fmt.Errorf("chi-app: CentralAuth client: %w", err)
 	}
 	a := &app{cfg: cfg, store: store, provider: prov, log: log, stateCookie: cfg.CookieName + "_state"}
+	// Every page load asks CentralAuth, at most every CheckInterval,
+	// whether the session still stands: that is how this app notices a
+	// "Log out everywhere" made in the other one.
+	check, err := middleware.NewSessionCheck(
+		middleware.WithSessionStore(store),
+		middleware.WithRemote(rc),
+		middleware.WithLogger(log),
+		middleware.WithCheckInterval(cfg.CheckInterval),
+		middleware.WithMaxStale(cfg.MaxStale),
+	)
+	if err != nil {
+		return nil, err
+	}
 	// A session-wide logout that CentralAuth cannot take right now is
 	// queued and retried, not lost.
 	retries, err := outbox.New(rc, cfg.Queue, outbox.WithLogger(log))
@@ -186,7 +205,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	}
 
 	r := chi.NewRouter()
-	r.Get("/", a.home)
+	r.With(check.Middleware).Get("/", a.home)
 	r.Get(loginPath, a.login)
 	r.Get(callbackPath, a.callback)
 	switch cfg.Mount {

@@ -115,7 +115,9 @@ func (p page) field(re *regexp.Regexp) string {
 }
 
 func TestFlowOverHTTP(t *testing.T) {
-	d := startDemo(t)
+	// Every page load asks CentralAuth; the browser proofs wait for the
+	// interval.
+	d := startDemo(t, func(c *appConfig) { c.CheckInterval = 0 })
 	c := newClient(t)
 
 	if p := c.get(d.a + "/"); p.state() != "logged-out" || !strings.Contains(p.body, `id="login"`) {
@@ -123,7 +125,7 @@ func TestFlowOverHTTP(t *testing.T) {
 	}
 
 	pa := c.login(d.a, "ada")
-	if pa.url.String() != d.a+"/" || pa.state() != "logged-in" || !strings.Contains(pa.body, "<strong>ada</strong>") {
+	if pa.url.String() != d.a+"/" || pa.state() != "logged-in" || !strings.Contains(pa.body, "<strong>ada@example.test</strong>") {
 		t.Fatalf("after login on App A: at %s, state %q; want App A's home, logged in as ada", pa.url, pa.state())
 	}
 	sessions := d.ca.Sessions()
@@ -222,7 +224,8 @@ func TestReplayedCookieAfterLogout(t *testing.T) {
 }
 
 func TestCentralAuthDown(t *testing.T) {
-	d := startDemo(t)
+	// Every page load asks, so the next one finds CentralAuth down.
+	d := startDemo(t, func(c *appConfig) { c.CheckInterval = 0 })
 	c := newClient(t)
 	c.login(d.a, "ada")
 	d.ca.Close()

@@ -74,6 +74,25 @@ func waitState(t *testing.T, ctx context.Context, want string) {
 	}
 }
 
+// stateOf is what the app page in the tab says: "logged-in", "logged-out",
+// or "" when the page has no status.
+func stateOf(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	got, err := chromedp.Run(sctx, chromedp.AttributeValue(chromedp.CSS("#status"), "data-state"))
+	if err != nil {
+		return ""
+	}
+	return got.Value
+}
+
+// pageText is the text of the page's body.
+func pageText(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return text(t, ctx, "body")
+}
+
 // text returns the text of the element that the CSS selector finds.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()

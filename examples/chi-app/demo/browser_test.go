@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/centralauth-go/logout/internal/testutil"
 )
 
 // The browser tests drive Debian's Chromium, headless, through the
@@ -65,11 +67,12 @@ func TestBrowserLoginThenLogout(t *testing.T) {
 }
 
 // Proof 2: "Log out everywhere" on App A logs the user out of App B on
-// B's next page load, through the embedded CentralAuth's session: B asks
-// CentralAuth's userinfo, hears that the session ended, and drops its
-// cookie.
+// B's first page load after the check interval, through the embedded
+// CentralAuth's session: B's SessionCheck asks userinfo, hears that the
+// session ended, and drops its cookie.
 func TestBrowserLogoutEverywhere(t *testing.T) {
-	d := startDemo(t)
+	const interval = time.Second
+	d := startDemo(t, func(c *appConfig) { c.CheckInterval = interval })
 	tab := newBrowser(t, nil)
 
 	open(t, tab, d.a+"/")
@@ -79,11 +82,15 @@ func TestBrowserLogoutEverywhere(t *testing.T) {
 	open(t, tab, d.b+"/")
 	waitState(t, tab, "logged-out")
 	demoLogin(t, tab, d.b, false) // autologin: CentralAuth does not ask again
+	checkedB := time.Now()        // B's SessionCheck has just vouched for the session
 	if sessionB := text(t, tab, "#centralauth-session"); sessionB != sessionA {
 		t.Fatalf("App B is on CentralAuth session %q, App A on %q; want one session", sessionB, sessionA)
 	}
 	if cookie(t, tab, "app_a_session") == nil || cookie(t, tab, "app_b_session") == nil {
 		t.Fatal("want both apps' cookies in the jar")
+	}
+	if got := text(t, tab, "#check-interval"); !strings.Contains(got, interval.String()) {
+		t.Errorf("App B says %q, want it to state its check interval", got)
 	}
 
 	open(t, tab, d.a+"/")
@@ -94,13 +101,72 @@ func TestBrowserLogoutEverywhere(t *testing.T) {
 		t.Fatalf("CentralAuth sessions: %s; want the one session ended", d.sessionStates())
 	}
 
-	open(t, tab, d.b+"/")
-	waitState(t, tab, "logged-out")
+	// Within the interval B's answer stands; after it, the first page load
+	// asks again and logs out.
+	var sawLoggedOut time.Time
+	testutil.WaitFor(t, interval+10*time.Second, "App B to notice the logout", func() bool {
+		open(t, tab, d.b+"/")
+		if stateOf(t, tab) != "logged-out" {
+			return false
+		}
+		sawLoggedOut = time.Now()
+		return true
+	})
+	if waited := sawLoggedOut.Sub(checkedB); waited < interval {
+		t.Errorf("App B logged out %v after its last check, within the %v interval: it did not use its cached answer", waited, interval)
+	}
 	if got := text(t, tab, "#notice"); !strings.Contains(got, "session ended") {
 		t.Errorf("App B says %q, want it to explain that the CentralAuth session ended", got)
 	}
 	if c := cookie(t, tab, "app_b_session"); c != nil {
 		t.Errorf("App B's cookie is still in the jar: %s", describe(c))
+	}
+}
+
+// Proof 4: while CentralAuth fails (5xx, then dropped connections), App B
+// stays logged in and says its answer is stale, never clearing its cookie;
+// past the maximum staleness it shows logged out, cookie kept; once
+// CentralAuth answers again, B is logged in again with the same cookie.
+func TestBrowserCentralAuthOutage(t *testing.T) {
+	const interval, maxStale = 300 * time.Millisecond, 2 * time.Second
+	d := startDemo(t, func(c *appConfig) { c.CheckInterval, c.MaxStale = interval, maxStale })
+	tab := newBrowser(t, nil)
+	open(t, tab, d.b+"/")
+	demoLogin(t, tab, d.b, true)
+	before := cookie(t, tab, "app_b_session")
+	if before == nil {
+		t.Fatal("no cookie after login")
+	}
+
+	d.ca.InjectFault(testutil.Fault{Status: http.StatusServiceUnavailable, Times: 6})
+	d.ca.InjectFault(testutil.Fault{DropConnection: true, Times: 1 << 20})
+	testutil.WaitFor(t, 10*time.Second, "App B to say its answer is stale", func() bool {
+		open(t, tab, d.b+"/")
+		return stateOf(t, tab) == "logged-in" && strings.Contains(pageText(t, tab), "stale")
+	})
+	testutil.WaitFor(t, maxStale+10*time.Second, "App B to stop trusting its stale answer", func() bool {
+		open(t, tab, d.b+"/")
+		if c := cookie(t, tab, "app_b_session"); c == nil || c.Value != before.Value {
+			t.Fatalf("App B changed or cleared its cookie during the outage: %v", c)
+		}
+		return stateOf(t, tab) == "logged-out"
+	})
+	if got := text(t, tab, "#warning"); !strings.Contains(got, "could not be asked") {
+		t.Errorf("App B says %q, want it to say CentralAuth could not be asked", got)
+	}
+
+	d.ca.ClearFaults()
+	testutil.WaitFor(t, 10*time.Second, "App B to log back in once CentralAuth answers", func() bool {
+		open(t, tab, d.b+"/")
+		return stateOf(t, tab) == "logged-in" && !strings.Contains(pageText(t, tab), "stale")
+	})
+	if c := cookie(t, tab, "app_b_session"); c == nil || c.Value != before.Value {
+		t.Fatalf("App B is back with another cookie: %v", c)
+	}
+	for _, call := range d.ca.Calls() {
+		if call.Path == testutil.LogoutPath {
+			t.Fatalf("the outage led to a logout call: %+v", call)
+		}
 	}
 }
 

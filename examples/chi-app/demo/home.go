@@ -1,19 +1,21 @@
 package demo
 
 import (
-	"context"
+	"cmp"
 	"errors"
 	"net/http"
 	"time"
 
+	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/session"
 )
 
 // status is what the home page says about the visitor's login.
 type status struct {
 	LoggedIn bool
-	// Of a login: the user and CentralAuth's session ID (from userinfo),
-	// the app's own session ID, and a prefix of the access token.
+	// Of a login: the user's email (from userinfo), the embedded
+	// CentralAuth's session ID (demo mode only: the real userinfo does not
+	// say), the app's own session ID, and a prefix of the access token.
 	User, CentralAuthSession, AppSession, TokenPrefix string
 	// Notice explains a logout that the visitor did not click here.
 	Notice string
@@ -22,67 +24,40 @@ type status struct {
 }
 
 // home shows the visitor's login, the buttons, and in demo mode the
-// embedded CentralAuth's sessions.
+// embedded CentralAuth's sessions. It runs behind the SessionCheck, which
+// has asked CentralAuth whether the session still stands.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	st := a.check(w, r)
+	st := a.status(r)
 	a.render(w, http.StatusOK, homePage, a.homeData(st))
 }
 
-// check loads the session cookie and asks CentralAuth whether the session
-// still stands. When CentralAuth says it ended (a logout everywhere from
-// another app), the app logs out too: it clears its cookie and revokes the
-// session. When CentralAuth cannot be asked, the local session is shown
-// with a warning: an outage is not a logout.
-func (a *app) check(w http.ResponseWriter, r *http.Request) status {
-	sess, err := a.store.Load(r)
+// status reads what the SessionCheck learnt of the request's session.
+func (a *app) status(r *http.Request) status {
+	if cs, ok := middleware.SessionFrom(r.Context()); ok {
+		token := cmp.Or(cs.Session.AccessToken, cs.Session.IDToken)
+		st := status{LoggedIn: true, User: cs.User.Email, AppSession: cs.Session.ID, TokenPrefix: tokenPrefix(token)}
+		if a.cfg.Demo != nil {
+			if s, ok := a.cfg.Demo.SessionByToken(token); ok {
+				st.CentralAuthSession = s.ID
+			}
+		}
+		if cs.Stale {
+			st.Warning = "CentralAuth could not be asked just now; showing its answer from " +
+				cs.Checked.Local().Format(time.TimeOnly) + " (stale)."
+		}
+		return st
+	}
+	// No live session. Tell why, when there was a cookie.
+	_, err := a.store.Load(r)
 	switch {
-	case errors.Is(err, session.ErrNoSession):
-		return status{}
-	case errors.Is(err, session.ErrInvalidSession):
-		// Tampered, expired, signed with an old key or logged out:
-		// expected input, dropped quietly.
-		a.store.Clear(w)
-		return status{}
-	case err != nil:
-		a.log.WarnContext(r.Context(), "home: session store failed", "error", err)
+	case errors.Is(err, session.ErrRevoked):
+		return status{Notice: "Your session ended: CentralAuth says it was logged out (a logout everywhere, perhaps from another app), so this app dropped its cookie."}
+	case err == nil:
+		return status{Warning: "CentralAuth could not be asked whether your session still stands, for too long; you are logged out until it answers. Your cookie is kept."}
+	case !errors.Is(err, session.ErrNoSession) && !errors.Is(err, session.ErrInvalidSession):
 		return status{Warning: "The session store failed; try again."}
 	}
-
-	token := sess.AccessToken
-	if token == "" {
-		token = sess.IDToken
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), userInfoTimeout)
-	defer cancel()
-	info, err := a.provider.userInfo(ctx, token)
-	switch {
-	case errors.Is(err, errSessionEnded):
-		a.store.Clear(w)
-		// Bounded on its own: the userinfo call may have used up ctx, and a
-		// shared revocation list (Redis) can be slow.
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(r.Context()), revokeTimeout)
-		defer rcancel()
-		if err := a.store.Revoke(rctx, sess); err != nil {
-			a.log.WarnContext(r.Context(), "home: could not revoke the ended session", "session_id", sess.ID, "error", err)
-		}
-		a.log.InfoContext(r.Context(), "CentralAuth session ended; logged out here too", "session_id", sess.ID)
-		return status{Notice: "CentralAuth says your session ended (a logout everywhere), so this app dropped its cookie."}
-	case err != nil:
-		a.log.WarnContext(r.Context(), "home: could not check the session at CentralAuth", "session_id", sess.ID, "error", err)
-		return status{
-			LoggedIn:    true,
-			AppSession:  sess.ID,
-			TokenPrefix: tokenPrefix(token),
-			Warning:     "CentralAuth could not be asked whether this session still stands; showing the local session.",
-		}
-	}
-	return status{
-		LoggedIn:           true,
-		User:               info.User,
-		CentralAuthSession: info.SessionID,
-		AppSession:         sess.ID,
-		TokenPrefix:        tokenPrefix(token),
-	}
+	return status{}
 }
 
 // tokenPrefix shows enough of a token to tell that there is one, and never
@@ -136,6 +111,7 @@ func (a *app) homeData(st status) any {
 		LogoutPath, EverywherePath      string
 		LoginPath, EvilPath             string
 		CentralAuthURL                  string
+		CheckInterval                   string
 		Demo                            bool
 		Status                          status
 		Sessions                        []sessionRow
@@ -146,6 +122,7 @@ func (a *app) homeData(st status) any {
 		LogoutPath: logoutPath, EverywherePath: everywherePath,
 		LoginPath: loginPath, EvilPath: logoutPath + "?return_to=https://evil.example/",
 		CentralAuthURL: a.provider.origin(),
+		CheckInterval:  a.cfg.CheckInterval.String(),
 		Demo:           a.cfg.Demo != nil,
 		Status:         st,
 		Sessions:       rows, MoreSessions: more,

@@ -12,10 +12,8 @@ import (
 
 // Bounds on the calls a page load or a login makes to CentralAuth.
 const (
-	verifyTimeout   = 5 * time.Second
-	userInfoTimeout = 2 * time.Second
-	revokeTimeout   = 2 * time.Second
-	stateLifetime   = 10 * time.Minute // how long a login may take
+	verifyTimeout = 5 * time.Second
+	stateLifetime = 10 * time.Minute // how long a login may take
 )
 
 // login starts a demo login: it remembers a random state in a short-lived

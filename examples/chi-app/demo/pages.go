@@ -74,6 +74,7 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 {{- if .Notice}}<p class="notice" id="notice">{{.Notice}}</p>{{end}}
 {{- if .Warning}}<p class="notice" id="warning">{{.Warning}}</p>{{end}}
 {{- end}}
+<p class="muted" id="check-interval">This app asks CentralAuth whether your session still stands at most every {{.CheckInterval}}, so a "Log out everywhere" in the other app shows here within {{.CheckInterval}}.</p>
 <div class="buttons">
 {{- if .Status.LoggedIn}}
 <form method="post" action="{{.LogoutPath}}"><button type="submit" id="logout">Log out</button></form>

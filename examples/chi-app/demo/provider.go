@@ -27,22 +27,11 @@ type provider struct {
 // maxAnswer bounds what the client reads of an answer.
 const maxAnswer = 64 << 10
 
-// errSessionEnded is what userInfo returns when CentralAuth says that the
-// token's session is over: logged out (maybe everywhere, from another app),
-// expired, or unknown.
-var errSessionEnded = errors.New("centralauth: the session has ended")
-
 // tokens is the answer of a code exchange.
 type tokens struct {
 	AccessToken string `json:"access_token"`
 	IDToken     string `json:"id_token"`
 	ExpiresIn   int    `json:"expires_in"`
-}
-
-// userInfo is the answer of a session check.
-type userInfo struct {
-	User      string `json:"user"`
-	SessionID string `json:"session_id"`
 }
 
 // newProvider returns a client for the CentralAuth at base. A nil hc gets a
@@ -107,32 +96,6 @@ func (p *provider) exchange(ctx context.Context, code string) (tokens, error) {
 	return t, nil
 }
 
-// userInfo asks CentralAuth whether token's session is still active. It
-// returns errSessionEnded when CentralAuth says it is not, and another
-// error when CentralAuth could not say (unreachable, slow, 5xx): the caller
-// must not take that for a logout.
-func (p *provider) userInfo(ctx context.Context, token string) (userInfo, error) {
-	var info userInfo
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base.JoinPath("api", "v1", "userinfo").String(), nil)
-	if err != nil {
-		return info, fmt.Errorf("centralauth: userinfo: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	status, body, err := p.do(req)
-	switch {
-	case err != nil:
-		return info, fmt.Errorf("centralauth: userinfo: %w", err)
-	case status == http.StatusOK:
-		if err := json.Unmarshal(body, &info); err != nil {
-			return userInfo{}, errors.New("centralauth: userinfo: unreadable answer")
-		}
-		return info, nil
-	case status == http.StatusUnauthorized && sessionOver(body):
-		return info, errSessionEnded
-	}
-	return info, fmt.Errorf("centralauth: userinfo: status %d%s", status, errorCodeOf(body))
-}
-
 // do sends req and reads a bounded answer. Transport errors are cut down
 // to their cause: *url.Error quotes the URL, which is harmless here, but
 // the cause is all a log needs.
@@ -152,30 +115,15 @@ func (p *provider) do(req *http.Request) (int, []byte, error) {
 	return resp.StatusCode, body, nil
 }
 
-// sessionOver reports whether a 401 answer says that the session is over
-// rather than, say, that the client is misconfigured.
-func sessionOver(body []byte) bool {
-	switch apiErrorCode(body) {
-	case "sessionInactive", "sessionExpired", "sessionInvalid", "sessionMissing", "tokenInvalid":
-		return true
-	}
-	return false
-}
-
-// apiErrorCode returns the errorCode of CentralAuth's JSON error body, or "".
-func apiErrorCode(body []byte) string {
-	var e struct {
-		ErrorCode string `json:"errorCode"`
-	}
-	_ = json.Unmarshal(body, &e)
-	return e.ErrorCode
-}
-
 // errorCodeOf formats the errorCode of an error body for an error message.
 // Only the code is kept: a message might echo what was sent. Odd codes are
 // dropped rather than logged.
 func errorCodeOf(body []byte) string {
-	code := apiErrorCode(body)
+	var e struct {
+		ErrorCode string `json:"errorCode"`
+	}
+	_ = json.Unmarshal(body, &e)
+	code := e.ErrorCode
 	if code == "" || len(code) > 40 || strings.IndexFunc(code, func(r rune) bool {
 		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
 	}) >= 0 {

@@ -1,0 +1,223 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// User is CentralAuth's user, as userinfo answers while the session stands.
+type User struct {
+	ID       string
+	Email    string
+	Gravatar string // the URL of the user's Gravatar image
+	Verified bool   // the email address is verified
+	Blocked  bool
+	// OrganizationID is "" for a user of no organization.
+	OrganizationID string
+	Created        time.Time
+	Updated        time.Time
+	LastLogin      time.Time // zero if the user never logged in
+	// AffirmationDate is zero when CentralAuth sent none.
+	AffirmationDate time.Time
+}
+
+// UserInfo asks CentralAuth whether the session that token (an access
+// token or an ID token) belongs to still stands, and returns its user. It
+// POSTs the token to {base}/api/v1/userinfo?domain=<app origin>, with the
+// end user's User-Agent and IP from r, which CentralAuth records. It needs
+// WithAppOrigin.
+//
+// An error is one of three kinds. IsSessionEnded reports the first: the
+// session was logged out, expired or is unknown, and the app should log
+// the user out too. An *Error whose Code is "noPermission" or
+// "domainInvalid" means the app is misconfigured (wrong secret, or an
+// origin CentralAuth does not know). Anything else (a transport error, a
+// timeout, 429, 5xx, an answer that is not the documented JSON or is over
+// 64 KiB) means CentralAuth could not be asked: it is not a logout. Retries
+// follow Logout's rules, within ctx's deadline.
+func (cl *Client) UserInfo(ctx context.Context, token string, r *http.Request) (User, error) {
+	c := cl.c
+	if token == "" {
+		return User{}, ErrNoToken
+	}
+	if c.userInfo == "" {
+		return User{}, fmt.Errorf("%w: UserInfo needs WithAppOrigin", ErrInvalidConfig)
+	}
+	var u User
+	err := c.withRetries(ctx, func() error {
+		return c.send(ctx, token, call{op: "userinfo", url: c.userInfo, endUser: r, ok: func(body []byte, tooLong bool) error {
+			if tooLong {
+				return errUnreadable("the answer is over 64 KiB")
+			}
+			var err error
+			u, err = parseUser(body)
+			return err
+		}})
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// sessionEndedCodes are the errorCodes with which CentralAuth says that a
+// session no longer stands.
+var sessionEndedCodes = []string{
+	"sessionMissing", "sessionNotVerified", "sessionExpired", "sessionInactive",
+	"sessionInvalid", "tokenMissing", "tokenInvalid",
+}
+
+// IsSessionEnded reports whether err is CentralAuth saying that the session
+// no longer stands: an *Error with one of the errorCodes sessionMissing,
+// sessionNotVerified, sessionExpired, sessionInactive, sessionInvalid,
+// tokenMissing or tokenInvalid. Any other error, an outage included, is
+// not a logout.
+func IsSessionEnded(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	return ok && slices.Contains(sessionEndedCodes, e.Code)
+}
+
+// unreadableError is a 2xx answer that is not the documented user. It
+// never holds any of the body.
+type unreadableError string
+
+func (e unreadableError) Error() string {
+	return "remote: userinfo answer unreadable: " + string(e)
+}
+
+func errUnreadable(reason string) error { return unreadableError(reason) }
+
+// parseUser reads userinfo's JSON strictly: a body that is not a JSON
+// object with a non-empty id, and dates in RFC 3339, is unreadable, never a
+// user.
+func parseUser(body []byte) (User, error) {
+	var j struct {
+		ID              *string `json:"id"`
+		Email           string  `json:"email"`
+		Gravatar        string  `json:"gravatar"`
+		Verified        bool    `json:"verified"`
+		Blocked         bool    `json:"blocked"`
+		OrganizationID  *string `json:"organizationId"`
+		Created         string  `json:"created"`
+		Updated         string  `json:"updated"`
+		LastLogin       *string `json:"lastLogin"`
+		AffirmationDate *string `json:"affirmationDate"`
+	}
+	if err := json.Unmarshal(body, &j); err != nil {
+		return User{}, errUnreadable("not a JSON object of the documented shape")
+	}
+	if j.ID == nil || *j.ID == "" {
+		return User{}, errUnreadable("no user id")
+	}
+	u := User{ID: *j.ID, Email: j.Email, Gravatar: j.Gravatar, Verified: j.Verified, Blocked: j.Blocked}
+	if j.OrganizationID != nil {
+		u.OrganizationID = *j.OrganizationID
+	}
+	for _, d := range []struct {
+		dst      *time.Time
+		src      *string
+		required bool
+	}{
+		{&u.Created, &j.Created, true},
+		{&u.Updated, &j.Updated, true},
+		{&u.LastLogin, j.LastLogin, false},
+		{&u.AffirmationDate, j.AffirmationDate, false},
+	} {
+		if d.src == nil || (*d.src == "" && !d.required) {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, *d.src)
+		if err != nil {
+			return User{}, errUnreadable("a date is not in RFC 3339")
+		}
+		*d.dst = t
+	}
+	return u, nil
+}
+
+// userInfoURL is base/api/v1/userinfo with the app's origin as domain, or
+// "" without one.
+func userInfoURL(base *url.URL, appOrigin string) string {
+	if appOrigin == "" {
+		return ""
+	}
+	u := base.JoinPath("api", "v1", "userinfo")
+	u.RawQuery = url.Values{"domain": {appOrigin}}.Encode()
+	return u.String()
+}
+
+// parseOrigin validates an absolute http(s) origin: a scheme and a host,
+// with an optional port, and nothing else. It returns it in canonical
+// form, lower case.
+func parseOrigin(origin string) (string, error) {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return "", errors.New("app origin must be an absolute http or https origin, such as https://app.example.com")
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(origin, "?#") {
+		return "", errors.New("app origin must be a scheme and a host, with no user, path, query or fragment")
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+}
+
+// endUserIP is the IP that CentralAuth records for the end user: the
+// connection's peer, unless that is a trusted proxy (WithTrustedProxies).
+// Then it is the rightmost X-Forwarded-For address that is not a trusted
+// proxy, or X-Real-IP when there is no X-Forwarded-For. A value that does
+// not parse stops the walk at the last trusted hop.
+func (c *client) endUserIP(r *http.Request) netip.Addr {
+	peer := peerAddr(r.RemoteAddr)
+	if !c.trusted(peer) {
+		return peer
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	if len(hops) == 0 {
+		if ip, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
+			return ip.Unmap()
+		}
+		return peer
+	}
+	last := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		parts := strings.Split(hops[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			ip, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return last
+			}
+			if last = ip.Unmap(); !c.trusted(last) {
+				return last
+			}
+		}
+	}
+	return last
+}
+
+func (c *client) trusted(ip netip.Addr) bool {
+	for _, p := range c.proxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerAddr reads http.Request.RemoteAddr, "ip:port"; the zero address when
+// it does not parse (a request not from a network server).
+func peerAddr(remoteAddr string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
+		return ap.Addr().Unmap()
+	}
+	if ip, err := netip.ParseAddr(remoteAddr); err == nil {
+		return ip.Unmap()
+	}
+	return netip.IPv4Unspecified()
+}

@@ -1,0 +1,240 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/centralauth-go/logout/internal/testutil"
+)
+
+const testOrigin = "https://app.example.test"
+
+// endUser is the browser's request that a session check is made for.
+func endUser() *http.Request {
+	r := httptest.NewRequest(http.MethodGet, testOrigin+"/account", nil)
+	r.RemoteAddr = "198.51.100.23:50123"
+	r.Header.Set("User-Agent", "Mozilla/5.0 (X11) test")
+	return r
+}
+
+// kind classifies a UserInfo error the way SessionCheck does.
+func kind(err error) string {
+	switch e, ok := errors.AsType[*Error](err); {
+	case err == nil:
+		return "user"
+	case IsSessionEnded(err):
+		return "ended"
+	case ok && (e.Code == "noPermission" || e.Code == "domainInvalid"):
+		return "misconfigured"
+	}
+	return "unavailable"
+}
+
+func TestUserInfoAgainstTheFake(t *testing.T) {
+	tests := []struct {
+		name     string
+		secret   string
+		logout   bool
+		fault    *testutil.Fault
+		token    func(testutil.Session) string
+		wantKind string
+	}{
+		{name: "active session", token: func(s testutil.Session) string { return s.AccessToken }, wantKind: "user"},
+		{name: "by its ID token", token: func(s testutil.Session) string { return s.IDToken }, wantKind: "user"},
+		{name: "logged out elsewhere", logout: true, token: func(s testutil.Session) string { return s.AccessToken }, wantKind: "ended"},
+		{name: "unknown token", token: func(testutil.Session) string { return "eyJ.unknown.token" }, wantKind: "ended"},
+		{name: "wrong secret", secret: "wrong", token: func(s testutil.Session) string { return s.AccessToken }, wantKind: "misconfigured"},
+		{name: "CentralAuth down", fault: &testutil.Fault{Status: 503, Times: 10}, token: func(s testutil.Session) string { return s.AccessToken }, wantKind: "unavailable"},
+		{name: "rate limited", fault: &testutil.Fault{Status: 429, Times: 10}, token: func(s testutil.Session) string { return s.AccessToken }, wantKind: "unavailable"},
+		{name: "connection dropped", fault: &testutil.Fault{DropConnection: true, Times: 10}, token: func(s testutil.Session) string { return s.AccessToken }, wantKind: "unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, err := testutil.NewCentralAuth(testID, testSecret, testutil.WithAppDomains(testOrigin))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(fake.Close)
+			s := fake.IssueSession("ada")
+			if tt.logout {
+				fake.EndSession(s.AccessToken)
+			}
+			if tt.fault != nil {
+				fake.InjectFault(*tt.fault)
+			}
+			secret := testSecret
+			if tt.secret != "" {
+				secret = tt.secret
+			}
+			c, err := NewClient(testID, secret, WithBaseURL(fake.URL()), WithAppOrigin(testOrigin))
+			if err != nil {
+				t.Fatal(err)
+			}
+			withClock(c, newClock())
+			token := tt.token(s)
+			u, err := c.UserInfo(testCtx(t), token, endUser())
+			if got := kind(err); got != tt.wantKind {
+				t.Fatalf("UserInfo = %+v, %v: %s, want %s", u, err, got, tt.wantKind)
+			}
+			if err != nil && (strings.Contains(err.Error(), token) || strings.Contains(err.Error(), secret)) {
+				t.Fatalf("error %q holds a secret", err)
+			}
+			if tt.wantKind == "user" {
+				want := s.UserOf()
+				if u.ID != want.ID || u.Email != "ada@example.test" || u.OrganizationID != "org_demo" || !u.Verified || u.Created.IsZero() || u.LastLogin.IsZero() {
+					t.Fatalf("user %+v, want the fake's %+v", u, want)
+				}
+			}
+			calls := fake.Calls()
+			last := calls[len(calls)-1]
+			if last.Method != http.MethodPost || last.Path != "/api/v1/userinfo" || last.Domain != testOrigin ||
+				last.UserAgent != "Mozilla/5.0 (X11) test" || last.AuthIP != "198.51.100.23" || last.ContentType != "text/plain" {
+				t.Fatalf("call %+v does not follow the contract", last)
+			}
+		})
+	}
+}
+
+func TestUserInfoBadAnswers(t *testing.T) {
+	const user = `{"id":"usr_1","email":"a@example.test","gravatar":"https://g/x","verified":true,"blocked":false,` +
+		`"organizationId":null,"created":"2026-01-02T03:04:05Z","updated":"2026-01-02T03:04:05.123Z","lastLogin":null}`
+	tests := []struct {
+		name     string
+		handler  http.HandlerFunc
+		timeout  time.Duration
+		wantKind string
+	}{
+		{"the documented user", answer(200, user), 0, "user"},
+		{"garbage JSON", answer(200, `{"id": "usr_1", `), 0, "unavailable"},
+		{"not JSON at all", answer(200, `<html>maintenance</html>`), 0, "unavailable"},
+		{"a 10 MB body", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(200)
+			chunk := []byte(strings.Repeat(" ", 1<<20))
+			for range 10 {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}, 0, "unavailable"},
+		{"a 200 with an empty body", answer(200, ""), 0, "unavailable"},
+		{"an ended code on a 200", answer(200, `{"errorCode":"sessionExpired","message":"expired"}`), 0, "unavailable"},
+		{"a user without an id", answer(200, `{"email":"a@example.test"}`), 0, "unavailable"},
+		{"a date that is not RFC 3339", answer(200, strings.Replace(user, "2026-01-02T03:04:05Z", "yesterday", 1)), 0, "unavailable"},
+		{"a 401 with no body", answer(401, ""), 0, "unavailable"},
+		{"a 401 sessionExpired", answer(401, `{"errorCode":"sessionExpired","message":"x"}`), 0, "ended"},
+		{"a 400 tokenMissing", answer(400, `{"errorCode":"tokenMissing","message":"x"}`), 0, "ended"},
+		{"a 403 domainInvalid", answer(403, `{"errorCode":"domainInvalid","message":"x"}`), 0, "misconfigured"},
+		{"a 500", answer(500, `{"errorCode":"genericError","message":"x"}`), 0, "unavailable"},
+		{"a slow answer past the timeout", func(w http.ResponseWriter, r *http.Request) {
+			// Reading the body lets the server notice the client leave.
+			_, _ = io.Copy(io.Discard, r.Body)
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}, 200 * time.Millisecond, "unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			t.Cleanup(srv.Close)
+			c, err := NewClient(testID, testSecret, WithBaseURL(srv.URL), WithAppOrigin(testOrigin), WithRetries(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := testCtx(t)
+			if tt.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			}
+			start := time.Now()
+			u, err := c.UserInfo(ctx, "eyJ.tok.en", endUser())
+			if got := kind(err); got != tt.wantKind {
+				t.Fatalf("UserInfo = %+v, %v: %s, want %s", u, err, got, tt.wantKind)
+			}
+			if err != nil && u != (User{}) {
+				t.Fatalf("an error came with a user: %+v", u)
+			}
+			if tt.timeout > 0 && time.Since(start) > tt.timeout+time.Second {
+				t.Fatalf("took %v past a %v deadline", time.Since(start), tt.timeout)
+			}
+		})
+	}
+}
+
+func answer(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+func TestUserInfoNeedsAnAppOrigin(t *testing.T) {
+	c, err := NewClient(testID, testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UserInfo(t.Context(), "tok", endUser()); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("UserInfo without WithAppOrigin = %v, want ErrInvalidConfig", err)
+	}
+	if _, err := c.UserInfo(t.Context(), "", endUser()); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("UserInfo without a token = %v, want ErrNoToken", err)
+	}
+	for _, bad := range []string{"", "app.example.com", "ftp://app.example.com", "https://", "https://app.example.com/path",
+		"https://app.example.com?x", "https://app.example.com#f", "https://u:p@app.example.com"} {
+		if _, err := NewClient(testID, testSecret, WithAppOrigin(bad)); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("WithAppOrigin(%q) = %v, want ErrInvalidConfig", bad, err)
+		}
+	}
+}
+
+func TestEndUserIP(t *testing.T) {
+	tests := []struct {
+		name    string
+		proxies []string
+		peer    string
+		xff     []string
+		realIP  string
+		want    string
+	}{
+		{"no proxy trusted: the peer, whatever the headers say", nil, "198.51.100.1:1", []string{"203.0.113.9"}, "203.0.113.8", "198.51.100.1"},
+		{"a trusted proxy: the hop before it", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9"}, "", "203.0.113.9"},
+		{"a spoofed leftmost entry is skipped", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"6.6.6.6, 203.0.113.9"}, "", "203.0.113.9"},
+		{"two trusted hops", []string{"10.0.0.0/8", "192.0.2.7"}, "10.0.0.5:1", []string{"203.0.113.9, 192.0.2.7"}, "", "203.0.113.9"},
+		{"several header lines", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"6.6.6.6", "203.0.113.9, 10.1.1.1"}, "", "203.0.113.9"},
+		{"garbage stops at the last trusted hop", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9, junk"}, "", "10.0.0.5"},
+		{"X-Real-IP without X-Forwarded-For", []string{"10.0.0.0/8"}, "10.0.0.5:1", nil, "203.0.113.8", "203.0.113.8"},
+		{"a bad X-Real-IP", []string{"10.0.0.0/8"}, "10.0.0.5:1", nil, "nope", "10.0.0.5"},
+		{"IPv6 peer", nil, "[2001:db8::1]:443", nil, "", "2001:db8::1"},
+		{"an untrusted peer sending X-Real-IP", []string{"10.0.0.0/8"}, "198.51.100.1:1", nil, "203.0.113.8", "198.51.100.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewClient(testID, testSecret, WithTrustedProxies(tt.proxies...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr = tt.peer
+			for _, v := range tt.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if tt.realIP != "" {
+				r.Header.Set("X-Real-IP", tt.realIP)
+			}
+			if got := c.c.endUserIP(r).String(); got != tt.want {
+				t.Fatalf("end user IP %s, want %s", got, tt.want)
+			}
+		})
+	}
+	if _, err := NewClient(testID, testSecret, WithTrustedProxies("not-an-ip")); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("WithTrustedProxies(junk) = %v, want ErrInvalidConfig", err)
+	}
+}
