@@ -1,0 +1,304 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/remote"
+	"github.com/centralauth-go/logout/session"
+)
+
+// userinfo is an in-memory CentralAuth for SessionCheck: answer decides
+// each userinfo call, which can block until release is closed. It runs
+// inside synctest bubbles, where time moves only when every goroutine
+// waits.
+type userinfo struct {
+	calls   atomic.Int64
+	answer  func(token string) (remote.User, error)
+	release chan struct{} // nil: answer at once
+	delay   time.Duration // a slow CentralAuth
+}
+
+func (u *userinfo) Logout(context.Context, string) error { return nil }
+
+func (u *userinfo) UserInfo(ctx context.Context, token string, _ *http.Request) (remote.User, error) {
+	u.calls.Add(1)
+	if u.release != nil {
+		<-u.release
+	}
+	if u.delay > 0 {
+		select {
+		case <-time.After(u.delay):
+		case <-ctx.Done():
+			return remote.User{}, ctx.Err()
+		}
+	}
+	return u.answer(token)
+}
+
+var (
+	ada       = remote.User{ID: "usr_ada", Email: "ada@example.test", Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	errDown   = &remote.Error{StatusCode: http.StatusServiceUnavailable}
+	errEnded  = &remote.Error{StatusCode: http.StatusUnauthorized, Code: "sessionInactive"}
+	errConfig = &remote.Error{StatusCode: http.StatusForbidden, Code: "domainInvalid"}
+)
+
+// checkRig is a SessionCheck around a handler that records what it saw.
+type checkRig struct {
+	store  *session.Store
+	check  *middleware.SessionCheck
+	ca     *userinfo
+	logs   *testutil.Buffer
+	cookie *http.Cookie
+}
+
+func newCheckRig(t *testing.T, ca *userinfo, opts ...middleware.Option) *checkRig {
+	t.Helper()
+	store, err := session.NewStore(hashKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.Buffer{}
+	check, err := middleware.NewSessionCheck(append([]middleware.Option{
+		middleware.WithSessionStore(store), middleware.WithRemote(ca),
+		middleware.WithLogger(newDebugLogger(logs)),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	if err := store.Save(rec, &session.Session{AccessToken: "eyJ.ada.token"}); err != nil {
+		t.Fatal(err)
+	}
+	return &checkRig{store: store, check: check, ca: ca, logs: logs, cookie: rec.Result().Cookies()[0]}
+}
+
+// visit makes one request through the check and returns what the handler
+// saw and the response.
+func (rg *checkRig) visit(cookie bool) (middleware.CheckedSession, bool, *http.Response) {
+	var cs middleware.CheckedSession
+	var ok bool
+	h := rg.check.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, ok = middleware.SessionFrom(r.Context())
+	}))
+	r := httptest.NewRequest(http.MethodGet, "https://app.example/", nil)
+	if cookie {
+		r.AddCookie(rg.cookie)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return cs, ok, rec.Result()
+}
+
+func TestSessionCheckOutcomes(t *testing.T) {
+	tests := []struct {
+		name       string
+		first      error         // the first answer; nil: ada
+		then       error         // every later answer; nil: ada
+		wait       time.Duration // between the two visits
+		wantLive   bool          // on the second visit
+		wantStale  bool
+		wantClear  bool // the second visit clears the cookie
+		wantCalls  int64
+		wantLogged string
+	}{
+		{name: "fresh, then cached within the interval", wait: 10 * time.Second, wantLive: true, wantCalls: 1, wantLogged: "outcome=cached"},
+		{name: "asked again after the interval", wait: 31 * time.Second, wantLive: true, wantCalls: 2, wantLogged: "outcome=fresh"},
+		{name: "ended at CentralAuth", then: errEnded, wait: 31 * time.Second, wantClear: true, wantCalls: 2, wantLogged: "level=INFO"},
+		{name: "CentralAuth down: stale", then: errDown, wait: 31 * time.Second, wantLive: true, wantStale: true, wantCalls: 2, wantLogged: "outcome=stale"},
+		{name: "misconfigured: stale, not ended", then: errConfig, wait: 31 * time.Second, wantLive: true, wantStale: true, wantCalls: 2, wantLogged: "outcome=stale"},
+		{name: "down past the maximum staleness", then: errDown, wait: 11 * time.Minute, wantCalls: 2, wantLogged: "outcome=unavailable"},
+		{name: "down at the first check, then still down", first: errDown, then: errDown, wait: 31 * time.Second, wantCalls: 2, wantLogged: "outcome=unavailable"},
+		{name: "down at the first check, then back", first: errDown, wait: 31 * time.Second, wantLive: true, wantCalls: 2, wantLogged: "outcome=fresh"},
+		{name: "down: the failed answer stands for the interval", first: errDown, then: errDown, wait: time.Second, wantCalls: 1, wantLogged: "outcome=unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ca := &userinfo{}
+				ca.answer = func(string) (remote.User, error) {
+					err := tt.then
+					if ca.calls.Load() == 1 {
+						err = tt.first
+					}
+					if err != nil {
+						return remote.User{}, err
+					}
+					return ada, nil
+				}
+				rg := newCheckRig(t, ca)
+				cs, ok, _ := rg.visit(true)
+				if (tt.first == nil) != ok || (ok && (cs.User.Email != ada.Email || cs.Stale)) {
+					t.Fatalf("first visit: %+v, live %v", cs, ok)
+				}
+				time.Sleep(tt.wait)
+				rg.logs.Reset()
+				cs, ok, resp := rg.visit(true)
+				if ok != tt.wantLive || cs.Stale != tt.wantStale || (ok && cs.User.Email != ada.Email) {
+					t.Fatalf("second visit: %+v, live %v; want live %v, stale %v", cs, ok, tt.wantLive, tt.wantStale)
+				}
+				if cleared(resp) != tt.wantClear || ca.calls.Load() != tt.wantCalls {
+					t.Fatalf("cleared %v, %d calls; want %v, %d", cleared(resp), ca.calls.Load(), tt.wantClear, tt.wantCalls)
+				}
+				if !strings.Contains(rg.logs.String(), tt.wantLogged) || strings.Contains(rg.logs.String(), "eyJ.ada.token") {
+					t.Fatalf("log lacks %q, or holds the token:\n%s", tt.wantLogged, rg.logs)
+				}
+				// An ended session is revoked: the cookie no longer loads,
+				// and the next visit does not ask again.
+				if tt.wantClear {
+					if _, ok, _ := rg.visit(true); ok || ca.calls.Load() != tt.wantCalls {
+						t.Fatalf("after the end: live %v, %d calls", ok, ca.calls.Load())
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestSessionCheckWithoutSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ca := &userinfo{answer: func(string) (remote.User, error) { return ada, nil }}
+		rg := newCheckRig(t, ca)
+		if _, ok, resp := rg.visit(false); ok || resp.StatusCode != http.StatusOK || ca.calls.Load() != 0 {
+			t.Fatalf("no cookie: live %v, status %d, %d calls", ok, resp.StatusCode, ca.calls.Load())
+		}
+	})
+}
+
+// TestSessionCheckSharesOneCall: 64 concurrent requests for one session
+// whose answer is due make exactly one userinfo call.
+func TestSessionCheckSharesOneCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ca := &userinfo{release: make(chan struct{}), answer: func(string) (remote.User, error) { return ada, nil }}
+		rg := newCheckRig(t, ca)
+		var wg sync.WaitGroup
+		var live atomic.Int64
+		for range 64 {
+			wg.Go(func() {
+				if _, ok, _ := rg.visit(true); ok {
+					live.Add(1)
+				}
+			})
+		}
+		synctest.Wait() // all 64 wait on the one call
+		close(ca.release)
+		wg.Wait()
+		if ca.calls.Load() != 1 || live.Load() != 64 {
+			t.Fatalf("%d userinfo calls, %d live requests; want 1 and 64", ca.calls.Load(), live.Load())
+		}
+	})
+}
+
+// TestSessionCheckTimeout: a slow CentralAuth never holds a request past
+// the check timeout, and an interval of 0 asks on every request.
+func TestSessionCheckTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ca := &userinfo{answer: func(string) (remote.User, error) { return ada, nil }}
+		rg := newCheckRig(t, ca, middleware.WithCheckInterval(0), middleware.WithCheckTimeout(time.Second))
+		if _, ok, _ := rg.visit(true); !ok {
+			t.Fatal("first visit not live")
+		}
+		ca.delay = time.Hour
+		start := time.Now()
+		cs, ok, resp := rg.visit(true)
+		if took := time.Since(start); took != time.Second {
+			t.Fatalf("the request waited %v, want the 1s timeout", took)
+		}
+		if !ok || !cs.Stale || cleared(resp) || ca.calls.Load() != 2 {
+			t.Fatalf("past the timeout: %+v, live %v, cleared %v, %d calls; want stale, kept", cs, ok, cleared(resp), ca.calls.Load())
+		}
+	})
+}
+
+func TestSessionCheckRequire(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       []middleware.Option
+		cookie     bool
+		wantStatus int
+	}{
+		{"a live session passes", nil, true, http.StatusNoContent},
+		{"no session: 401", nil, false, http.StatusUnauthorized},
+		{"no session: the app's own handler", []middleware.Option{middleware.WithUnauthorized(http.RedirectHandler("/login", http.StatusSeeOther))}, false, http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ca := &userinfo{answer: func(string) (remote.User, error) { return ada, nil }}
+				rg := newCheckRig(t, ca, tt.opts...)
+				h := rg.check.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.WriteHeader(http.StatusNoContent)
+				}))
+				// Under Middleware too: the check runs once.
+				h = rg.check.Middleware(h)
+				r := httptest.NewRequest(http.MethodGet, "https://app.example/account", nil)
+				if tt.cookie {
+					r.AddCookie(rg.cookie)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				if rec.Code != tt.wantStatus || ca.calls.Load() > 1 {
+					t.Fatalf("status %d, %d calls; want %d, at most 1", rec.Code, ca.calls.Load(), tt.wantStatus)
+				}
+			})
+		})
+	}
+}
+
+func TestSessionCheckConfig(t *testing.T) {
+	store, _ := session.NewStore(hashKey)
+	ca := &userinfo{}
+	tests := []struct {
+		name string
+		new  func() error
+	}{
+		{"no store", func() error { _, err := middleware.NewSessionCheck(middleware.WithRemote(ca)); return err }},
+		{"no remote", func() error { _, err := middleware.NewSessionCheck(middleware.WithSessionStore(store)); return err }},
+		{"a LogoutHandler option", func() error {
+			_, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca), middleware.WithPath("/x"))
+			return err
+		}},
+		{"a SessionCheck option to NewLogoutHandler", func() error {
+			_, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store), middleware.WithCheckInterval(time.Second))
+			return err
+		}},
+		{"negative interval", func() error {
+			_, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca), middleware.WithCheckInterval(-1))
+			return err
+		}},
+		{"negative staleness", func() error {
+			_, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca), middleware.WithMaxStale(-1))
+			return err
+		}},
+		{"zero timeout", func() error {
+			_, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca), middleware.WithCheckTimeout(0))
+			return err
+		}},
+		{"nil unauthorized handler", func() error {
+			_, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca), middleware.WithUnauthorized(nil))
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.new(); !errors.Is(err, middleware.ErrInvalidConfig) {
+				t.Fatalf("error %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+}
+
+func newDebugLogger(w *testutil.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
