@@ -86,6 +86,10 @@ bench:
 	$(GO) tool benchstat -filter '.name:Load' -col /revocations $(BENCHOUT)
 	@echo; echo "== Revoke on a full memory revocation list, 1,000 against 100,000 entries"
 	$(GO) tool benchstat -filter '.name:RevokeFullList' -col /entries $(BENCHOUT)
+	@echo; echo "== SessionCheck, cached, against a bare Store.Load"
+	$(GO) tool benchstat -filter '.name:SessionCheck' -col /impl $(BENCHOUT)
+	@echo; echo "== SessionCheck's cache: 100,000 sessions against 1, and bytes per session"
+	$(GO) tool benchstat -filter '.name:SessionCheckCache' -col /entries $(BENCHOUT)
 
 ## loadtest: the example under load, local then session-wide logout.
 LOADTEST_C ?= 16
