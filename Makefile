@@ -17,6 +17,7 @@ FUZZ_TARGETS := \
 	./session:FuzzStoreLoad:40000 \
 	./session:FuzzDecodePayload:150000 \
 	./remote:FuzzParseErrorBody:150000 \
+	./remote:FuzzParseUser:100000 \
 	./middleware:FuzzQueryValue:60000 \
 	./redisstore:FuzzParseClaimed:100000
 

@@ -27,7 +27,8 @@ func Example_chi() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	centralauth, err := remote.NewClient("my-client-id", "my-client-secret")
+	centralauth, err := remote.NewClient("my-client-id", "my-client-secret",
+		remote.WithAppOrigin("https://www.example.com")) // this app, as CentralAuth knows it
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,6 +40,16 @@ func Example_chi() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// Asks CentralAuth, at most every 30 s per session, whether the session
+	// still stands: a "log out everywhere" in another app reaches this one
+	// within that interval.
+	check, err := middleware.NewSessionCheck(
+		middleware.WithSessionStore(store),
+		middleware.WithRemote(centralauth),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	r := chi.NewRouter()
 	r.Handle("/logout", logout) // POST logs out; GET asks first
@@ -46,12 +57,22 @@ func Example_chi() {
 		everywhere := true
 		logout.Logout(w, r, middleware.LogoutParams{SessionWide: &everywhere})
 	})
+	r.With(check.Require).Get("/account", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := middleware.SessionFrom(r.Context())
+		fmt.Fprintln(w, "signed in as", s.User.Email)
+	})
 
 	// An open-redirect attempt ends on the default page.
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest("POST", "/logout?return_to=https://evil.example/", nil))
 	fmt.Println(rec.Code, rec.Header().Get("Location"))
-	// Output: 303 /
+	// Without a session, /account is refused.
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/account", nil))
+	fmt.Println(rec.Code)
+	// Output:
+	// 303 /
+	// 401
 }
 
 // Mount the handler on a plain net/http ServeMux.

@@ -1,7 +1,9 @@
-// Package remote is the client for CentralAuth's API. It sends the
+// Package remote is the client for CentralAuth's API. Logout sends the
 // session-wide logout: a POST of the user's access token or ID token to
 // {base}/api/v1/logout, authenticated with the application's client ID and
-// secret. The API facts it relies on are written down in the repository's
+// secret. UserInfo asks whether a session still stands, the check that
+// lets every app notice a logout made in another (see
+// middleware.SessionCheck). The API facts it relies on are written down in the repository's
 // docs/centralauth-api.md.
 //
 // A session-wide logout ends the user's CentralAuth session, so the user is

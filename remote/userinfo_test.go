@@ -238,3 +238,26 @@ func TestEndUserIP(t *testing.T) {
 		t.Fatalf("WithTrustedProxies(junk) = %v, want ErrInvalidConfig", err)
 	}
 }
+
+// FuzzParseUser feeds parseUser what a broken or hostile server might
+// answer with a 200. It must never panic, and a body it accepts has a user
+// ID: an unreadable answer is never a user.
+func FuzzParseUser(f *testing.F) {
+	f.Add([]byte(`{"id":"usr_1","email":"a@example.test","gravatar":"g","verified":true,"blocked":false,"organizationId":null,"created":"2026-01-02T03:04:05Z","updated":"2026-01-02T03:04:05Z","lastLogin":null}`))
+	f.Add([]byte(`{"id":"","created":"x"}`))
+	f.Add([]byte(`{"errorCode":"sessionExpired","message":"expired"}`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(``))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		u, err := parseUser(body)
+		if err == nil && u.ID == "" {
+			t.Fatal("accepted a user without an ID")
+		}
+		if err != nil && (u != User{}) {
+			t.Fatal("an error came with a user")
+		}
+		if err != nil && strings.Contains(err.Error(), string(body)) && len(body) > 8 {
+			t.Fatal("the error quotes the body")
+		}
+	})
+}

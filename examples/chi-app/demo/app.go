@@ -193,7 +193,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		return nil, err
 	}
 	// Log out everywhere: the cookie goes, and CentralAuth ends the
-	// session, which the other app notices on its next page load.
+	// session, which the other app notices within its check interval.
 	everywhere, err := middleware.NewLogoutHandler(append(common,
 		middleware.WithPath(everywherePath),
 		middleware.WithRemote(rc),

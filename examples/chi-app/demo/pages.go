@@ -91,7 +91,7 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 <ul>
 <li><a id="confirm-link" href="{{.LogoutPath}}">GET {{.LogoutPath}}</a> asks before logging out; its button POSTs.</li>
 <li><a id="evil" href="{{.EvilPath}}">{{.EvilPath}}</a> tries an open redirect; the logout ends here, on <code>/</code>.</li>
-<li>"Log out" ends this app's session only. "Log out everywhere" also ends the CentralAuth session{{if .OtherName}}, so {{.OtherName}} logs you out on its next page load{{end}}.</li>
+<li>"Log out" ends this app's session only. "Log out everywhere" also ends the CentralAuth session{{if .OtherName}}, so {{.OtherName}} logs you out on its first page load after its check interval{{end}}.</li>
 <li>Cookie <code>{{.CookieName}}</code>: HttpOnly, SameSite=Lax, Path={{.CookiePath}}, signed and encrypted.</li>
 </ul>
 </section>
