@@ -49,6 +49,12 @@ type Stats struct {
 	Delivered int64 // logouts CentralAuth accepted
 	Dropped   int64 // entries given up: refused by CentralAuth, or too old
 	Retries   int64 // failed attempts that were scheduled again
+
+	// Of a queue inspected entry by entry (redisstore.Queue.Stats): when
+	// the oldest entry was enqueued (zero for none), and how many entries
+	// are past their first attempt.
+	Oldest    time.Time
+	Attempted int64
 }
 
 // ErrInvalidConfig is matched by the errors New and NewMemoryQueue return
@@ -187,6 +193,29 @@ func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 		Dropped:   o.dropped.Load(),
 		Retries:   o.retries.Load(),
 	}, err
+}
+
+// Drain delivers the entries that are due now, one after another, and
+// returns when none is left due, or when ctx ends (with ctx.Err()). Entries
+// that fail again are scheduled for later, as Run would. It is for
+// operators and tests; an app runs Run. A queue error ends it.
+func (o *Outbox) Drain(ctx context.Context) error {
+	for {
+		worked, err := o.step(ctx)
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if errors.Is(err, ErrUnreadableEntry) {
+			o.cfg.logger.LogAttrs(ctx, slog.LevelError, "outbox: unreadable entry set aside", slog.Any("error", err))
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("outbox: drain: %w", err)
+		}
+		if !worked {
+			return nil
+		}
+	}
 }
 
 // Run delivers due entries until ctx ends, and then returns ctx.Err(). A

@@ -386,3 +386,39 @@ func TestNegativeAttemptsDoNotPanic(t *testing.T) {
 		<-done
 	})
 }
+
+func TestDrainDeliversWhatIsDueAndReturns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newMemoryQueue(t, 10)
+		ctx := t.Context()
+		for _, tok := range []string{"ok-1", "ok-2", "down-1", "gone-1"} {
+			if err := q.Enqueue(ctx, tok, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := q.Enqueue(ctx, "later", time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		var sent []string
+		o, err := New(senderFunc(func(_ context.Context, tok string) error {
+			sent = append(sent, tok)
+			switch {
+			case strings.HasPrefix(tok, "down"):
+				return &remote.Error{StatusCode: 503}
+			case strings.HasPrefix(tok, "gone"):
+				return &remote.Error{StatusCode: 400, Code: "tokenInvalid"}
+			}
+			return nil
+		}), q, WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := o.Stats(ctx)
+		if len(sent) != 4 || st.Delivered != 2 || st.Dropped != 1 || st.Retries != 1 || st.Pending != 2 {
+			t.Fatalf("sent %q, stats %+v; want the 4 due sent once, 2 delivered, 1 dropped, 1 retried, 2 left", sent, st)
+		}
+	})
+}

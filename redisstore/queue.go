@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -246,6 +247,39 @@ func (q *Queue) Release(ctx context.Context, e outbox.Entry, next time.Time) err
 		return fmt.Errorf("redisstore: release: %w", err)
 	}
 	return nil
+}
+
+// statsScript walks the queue: its length, the oldest enqueued-at (ms, 0
+// for none) and how many entries are past their first attempt.
+//
+// KEYS[1]: due set; KEYS[2]: entry-key prefix.
+var statsScript = redis.NewScript(`
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local oldest, attempted = 0, 0
+for _, id in ipairs(ids) do
+  local f = redis.call('HMGET', KEYS[2] .. id, 'enq', 'att')
+  local enq, att = tonumber(f[1]), tonumber(f[2])
+  if enq and enq > 0 and (oldest == 0 or enq < oldest) then oldest = enq end
+  if att and att > 0 then attempted = attempted + 1 end
+end
+return {#ids, oldest, attempted}
+`)
+
+// Stats inspects every entry: Pending, Oldest and Attempted of
+// outbox.Stats (the other counts are an Outbox's own). It reads no token.
+// It costs O(n) in Redis, where it blocks other commands while it runs:
+// it is for an operator's look during an outage, not for a metrics scrape
+// (use Len).
+func (q *Queue) Stats(ctx context.Context) (outbox.Stats, error) {
+	res, err := statsScript.Run(ctx, q.rdb, []string{q.due, q.entryPrefix}).Int64Slice()
+	if err != nil || len(res) != 3 {
+		return outbox.Stats{}, fmt.Errorf("redisstore: queue stats: %w", cmp.Or(err, errCorrupt))
+	}
+	st := outbox.Stats{Pending: res[0], Attempted: res[2]}
+	if res[1] > 0 {
+		st.Oldest = time.UnixMilli(res[1])
+	}
+	return st, nil
 }
 
 // Len implements outbox.Queue: the number of entries, claimed ones

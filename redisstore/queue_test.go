@@ -546,3 +546,24 @@ func TestNewQueueErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestQueueStats(t *testing.T) {
+	srv := redistest.Start(t)
+	q := newQueue(t, srv.Client(t), redisstore.WithPrefix("{stats}:"))
+	ctx := t.Context()
+	if st, err := q.Stats(ctx); err != nil || st.Pending != 0 || !st.Oldest.IsZero() || st.Attempted != 0 {
+		t.Fatalf("empty queue: %+v, %v", st, err)
+	}
+	mustEnqueue(t, q, "tok-a", t0)
+	mustEnqueue(t, q, "tok-b", t0.Add(time.Minute))
+	mustEnqueue(t, q, "tok-c", t0.Add(2*time.Minute))
+	e := mustClaim(t, q, t0.Add(time.Hour))
+	e.Attempts = 1
+	if err := q.Release(ctx, e, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := q.Stats(ctx)
+	if err != nil || st.Pending != 3 || !st.Oldest.Equal(t0) || st.Attempted != 1 {
+		t.Fatalf("Stats = %+v, %v; want 3 pending, oldest %v, 1 attempted", st, err, t0)
+	}
+}
