@@ -22,7 +22,7 @@ FUZZ_TARGETS := \
 	./redisstore:FuzzParseClaimed:100000
 
 # System programs the tests drive for real, as program:debian-package.
-SYSTEM_DEPS := chromium:chromium redis-server:redis-server
+SYSTEM_DEPS := chromium:chromium redis-server:redis-server /usr/bin/time:time
 
 .PHONY: all run test deps vet unit fuzz bench loadtest fmt-check
 
@@ -91,6 +91,10 @@ bench:
 	$(GO) tool benchstat -filter '.name:SessionCheck' -col /impl $(BENCHOUT)
 	@echo; echo "== SessionCheck's cache: 100,000 sessions against 1, and bytes per session"
 	$(GO) tool benchstat -filter '.name:SessionCheckCache' -col /entries $(BENCHOUT)
+	@echo; echo "== centralauth-logout: 20,000 tokens, -c 32, against a raw http.Client loop of 32 goroutines"
+	$(GO) tool benchstat -filter '.name:/^Command$$/' -col /impl $(BENCHOUT)
+	@echo; echo "== centralauth-logout: peak RSS for 20,000 and 1,000,000 input lines (-dry-run)"
+	$(GO) tool benchstat -filter '.name:CommandMemory' -col /lines $(BENCHOUT)
 
 ## loadtest: the example under load, local then session-wide logout.
 LOADTEST_C ?= 16

@@ -45,8 +45,6 @@ type result struct {
 	Status    int    `json:"status,omitempty"`
 	ErrorCode string `json:"errorCode,omitempty"`
 	Attempts  int    `json:"attempts"`
-
-	skip string // a line skipped, and why; such a result is no token's
 }
 
 // pause holds every worker back until a time that a 429 or a Retry-After
@@ -89,9 +87,9 @@ type ender struct {
 }
 
 // run ends every token that lines yields and hands each result to report,
-// from one goroutine. stop ends the reading of new lines; the requests in
-// flight then have lastWait to finish. It returns how many token lines
-// were read but not tried.
+// and each skipped line to skipped, one call at a time. stop ends the
+// reading of new lines; the requests in flight then have lastWait to
+// finish. It returns how many token lines were read but not tried.
 func (e *ender) run(stop context.Context, lines iter.Seq[line], skipped func(line), report func(result)) (untried int) {
 	// Requests get their own context: Ctrl-C stops new work at once, but
 	// what is in flight may finish.
@@ -113,47 +111,43 @@ func (e *ender) run(stop context.Context, lines iter.Seq[line], skipped func(lin
 		defer ticker.Stop()
 		tick = ticker.C
 	}
-	jobs := make(chan line)
-	results := make(chan result)
+	// report and skipped run under one lock, from the workers and the
+	// reader: no goroutine of its own, and no channel hop per token.
+	var mu sync.Mutex
+	jobs := make(chan line, e.workers)
 	var wg sync.WaitGroup
 	for range e.workers {
 		wg.Go(func() {
 			for l := range jobs {
-				results <- e.end(stop, inflight, tick, l)
+				r := e.end(stop, inflight, tick, l)
+				mu.Lock()
+				report(r)
+				mu.Unlock()
 			}
 		})
 	}
-	go func() {
-		defer close(jobs)
-		for l := range lines {
-			if l.token == "" {
-				results <- result{File: l.file, Line: l.no, skip: l.skip}
-				continue
-			}
-			select {
-			case jobs <- l:
-			case <-stop.Done():
+	for l := range lines {
+		if l.token == "" {
+			mu.Lock()
+			skipped(l)
+			mu.Unlock()
+			continue
+		}
+		select {
+		case jobs <- l:
+			continue
+		case <-stop.Done():
+		}
+		untried++
+		for l := range lines { // count what is left, without trying it
+			if l.token != "" {
 				untried++
-				for l := range lines { // count, without trying
-					if l.token != "" {
-						untried++
-					}
-				}
-				return
 			}
 		}
-	}()
-	go func() {
-		wg.Wait()
-		close(results)
-	}()
-	for r := range results {
-		if r.skip != "" {
-			skipped(line{file: r.File, no: r.Line, skip: r.skip})
-		} else {
-			report(r)
-		}
+		break
 	}
+	close(jobs)
+	wg.Wait()
 	return untried
 }
 
