@@ -360,3 +360,25 @@ func TestInterrupt(t *testing.T) {
 		t.Fatalf("%d sessions ended: want the requests in flight to finish, and no new ones", ended)
 	}
 }
+
+// TestRateCeiling: -rate spaces the requests out, across all workers.
+func TestRateCeiling(t *testing.T) {
+	ca := newFake(t)
+	var in strings.Builder
+	for i := range 10 {
+		in.WriteString(ca.IssueSession("u"+strconv.Itoa(i)).AccessToken + "\n")
+	}
+	code, _, stderr := runProcess(t, fakeEnv(ca), in.String(), "-c", "8", "-rate", "20")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	calls := ca.Calls()
+	if len(calls) != 10 {
+		t.Fatalf("%d calls, want 10", len(calls))
+	}
+	// 20 a second: the ten calls span at least nine intervals of 50 ms,
+	// less a little for a ticker that fires late, then catches up.
+	if span := calls[9].At.Sub(calls[0].At); span < 350*time.Millisecond {
+		t.Fatalf("10 calls in %v with -rate 20", span)
+	}
+}
