@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -123,13 +122,4 @@ func (d *demo) checkNoWholeToken(t *testing.T, where, text string) {
 			}
 		}
 	}
-}
-
-// testContext is bounded so that a hang fails the test rather than the
-// whole run.
-func testContext(t *testing.T, d time.Duration) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), d)
-	t.Cleanup(cancel)
-	return ctx
 }
