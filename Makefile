@@ -91,6 +91,10 @@ bench:
 	$(GO) tool benchstat -filter '.name:SessionCheck' -col /impl $(BENCHOUT)
 	@echo; echo "== SessionCheck's cache: 100,000 sessions against 1, and bytes per session"
 	$(GO) tool benchstat -filter '.name:SessionCheckCache' -col /entries $(BENCHOUT)
+	@echo; echo "== Load with the Redis list cached locally, against the memory list (and Redis without the cache)"
+	$(GO) tool benchstat -filter '.name:Load .pkg:github.com/centralauth-go/logout/redisstore' -col /revocations $(BENCHOUT)
+	@echo; echo "== resync of 100,000 revocations into the local cache"
+	$(GO) tool benchstat -filter '.name:Resync' $(BENCHOUT)
 	@echo; echo "== centralauth-logout: 20,000 tokens, -c 32, against a raw http.Client loop of 32 goroutines"
 	$(GO) tool benchstat -filter '.name:/^Command$$/' $(BENCHOUT)
 	@echo; echo "== centralauth-logout: peak RSS for 20,000 and 1,000,000 input lines (-dry-run)"

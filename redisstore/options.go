@@ -31,6 +31,8 @@ type config struct {
 	forQueue   bool // which constructor applies the options
 	prefix     string
 	maxEntries int64
+
+	cacheEntries int // WithLocalCache; 0: none
 }
 
 func newConfig(rdb redis.UniversalClient, forQueue bool, opts []Option) (config, error) {

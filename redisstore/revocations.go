@@ -18,19 +18,45 @@ var _ session.RevocationList = (*Revocations)(nil)
 // that uses the same Redis and prefix. Pass it to session.WithRevocations.
 // It is safe for concurrent use.
 type Revocations struct {
-	rdb    redis.UniversalClient
-	prefix string
+	rdb     redis.UniversalClient
+	prefix  string
+	channel string      // where Revoke publishes, for the instances' local caches
+	cache   *localCache // nil without WithLocalCache
 }
 
 // NewRevocations returns a revocation list kept in rdb, which the caller
-// configures and closes. It takes WithPrefix. A nil client or an invalid
-// option is an error matching ErrInvalidConfig.
+// configures and closes. It takes WithPrefix and WithLocalCache. A nil
+// client or an invalid option is an error matching ErrInvalidConfig.
 func NewRevocations(rdb redis.UniversalClient, opts ...Option) (*Revocations, error) {
 	cfg, err := newConfig(rdb, false, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Revocations{rdb: rdb, prefix: cfg.prefix}, nil
+	r := &Revocations{rdb: rdb, prefix: cfg.prefix, channel: cfg.prefix + "revocations"}
+	if cfg.cacheEntries > 0 {
+		r.cache = newLocalCache(rdb, cfg.prefix, cfg.cacheEntries)
+	}
+	return r, nil
+}
+
+// Close stops the local cache's subscription (WithLocalCache), and waits
+// for it to end; it does nothing without one. The app calls it when it
+// shuts down, before it closes the Redis client. Revoked asks Redis
+// directly after Close.
+func (r *Revocations) Close() error {
+	if r.cache != nil {
+		r.cache.close()
+	}
+	return nil
+}
+
+// Stats reports on the local cache (WithLocalCache); the zero CacheStats
+// without one.
+func (r *Revocations) Stats() CacheStats {
+	if r.cache == nil {
+		return CacheStats{}
+	}
+	return r.cache.stats()
 }
 
 // key is where id's revocation lives.
@@ -38,14 +64,18 @@ func (r *Revocations) key(id string) string { return r.prefix + "revoked:" + id 
 
 // revokeScript sets the revocation and its expiry (SET ... PXAT) unless one
 // that lasts as long or longer is already there, so a revocation is never
-// shortened. The value is the expiry itself, in milliseconds since the
-// epoch.
+// shortened, and publishes it to the instances' local caches in the same
+// atomic step: no instance hears of a revocation that Redis does not hold.
+// The value is the expiry itself, in milliseconds since the epoch. PUBLISH
+// reaches every node of a Redis Cluster.
 //
-// KEYS[1]: the revocation key. ARGV[1]: until, in ms since the epoch.
+// KEYS[1]: the revocation key. ARGV[1]: until, in ms since the epoch;
+// ARGV[2]: the channel; ARGV[3]: the session ID.
 var revokeScript = redis.NewScript(`
 local cur = tonumber(redis.call('GET', KEYS[1]))
 if cur and cur >= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[1] .. ' ' .. ARGV[3])
 return 1
 `)
 
@@ -62,7 +92,7 @@ func (r *Revocations) Revoke(ctx context.Context, id string, until time.Time) er
 	if until.After(time.UnixMilli(ms)) {
 		ms++ // round up: never expire before until
 	}
-	if err := revokeScript.Run(ctx, r.rdb, []string{r.key(id)}, strconv.FormatInt(ms, 10)).Err(); err != nil {
+	if err := revokeScript.Run(ctx, r.rdb, []string{r.key(id)}, strconv.FormatInt(ms, 10), r.channel, id).Err(); err != nil {
 		return fmt.Errorf("redisstore: revoke: %w", err)
 	}
 	return nil
@@ -72,6 +102,11 @@ func (r *Revocations) Revoke(ctx context.Context, id string, until time.Time) er
 // say) never means "not revoked"; session.Store.Load turns it into an error
 // matching session.ErrRevocationUnavailable.
 func (r *Revocations) Revoked(ctx context.Context, id string) (bool, error) {
+	if r.cache != nil {
+		if revoked, ok := r.cache.revoked(id); ok {
+			return revoked, nil
+		}
+	}
 	n, err := r.rdb.Exists(ctx, r.key(id)).Result()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: revocation check: %w", err)

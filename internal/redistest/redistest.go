@@ -29,6 +29,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/centralauth-go/logout/internal/testenv"
+	"github.com/centralauth-go/logout/internal/testutil"
 )
 
 const (
@@ -43,9 +44,10 @@ const (
 // Server is a running redis-server. Its methods are meant to be called from
 // the test's own goroutine (they may call t.Fatal).
 type Server struct {
-	t   testing.TB
-	bin string
-	dir string
+	t    testing.TB
+	bin  string
+	dir  string
+	args []string // more redis-server arguments
 
 	mu     sync.Mutex
 	port   int
@@ -60,8 +62,14 @@ var errPortInUse = errors.New("redistest: port in use")
 // fails the test if the binary is missing or the server does not come up.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t)
+}
+
+// start is Start with extra redis-server arguments.
+func start(t testing.TB, args ...string) *Server {
+	t.Helper()
 	bin := testenv.Program(t, "redis-server", "redis-server")
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), args: args}
 	// Registered after TempDir, so it runs first: the server is gone
 	// before its directory is removed.
 	t.Cleanup(s.Stop)
@@ -277,6 +285,7 @@ func (s *Server) launchLocked() error {
 		// what Redis keeps on disk for secrets.
 		"--aof-use-rdb-preamble", "no",
 	)
+	cmd.Args = append(cmd.Args, s.args...)
 	cmd.Dir = s.dir
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -345,4 +354,49 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Cluster is a real Redis Cluster of three masters, each a Server on
+// loopback, with the 16,384 slots spread over them by redis-cli.
+type Cluster struct {
+	Nodes []*Server
+}
+
+// StartCluster starts the three masters, joins them with
+// "redis-cli --cluster create", and waits until every node reports
+// cluster_state:ok. Everything stops when t ends.
+func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
+	cli := testenv.Program(t, "redis-cli", "redis-tools")
+	c := &Cluster{}
+	addrs := []string{}
+	for range 3 {
+		n := start(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
+		c.Nodes = append(c.Nodes, n)
+		addrs = append(addrs, n.Addr())
+	}
+	args := append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("redistest: redis-cli --cluster create: %v\n%s", err, out)
+	}
+	for _, n := range c.Nodes {
+		rdb := n.Client(t)
+		testutil.WaitFor(t, startTimeout, "node "+n.Addr()+" to report cluster_state:ok", func() bool {
+			info, err := rdb.ClusterInfo(context.Background()).Result()
+			return err == nil && strings.Contains(info, "cluster_state:ok")
+		})
+	}
+	return c
+}
+
+// Client returns a cluster client, closed when t ends.
+func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
+	t.Helper()
+	var addrs []string
+	for _, n := range c.Nodes {
+		addrs = append(addrs, n.Addr())
+	}
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }

@@ -134,9 +134,15 @@ func (rn *Running) serverSide(cfg config, apps []appConfig) error {
 	outboxKey := mac.Sum(nil)
 	for i := range apps {
 		prefix := redisstore.WithPrefix("centralauth-example:" + apps[i].CookieName + ":")
-		if apps[i].Revocations, err = redisstore.NewRevocations(rdb, prefix); err != nil {
+		// Each instance keeps the revocations in memory too, kept true
+		// through Redis pub/sub: checks cost no round trip.
+		revocations, err := redisstore.NewRevocations(rdb, prefix, redisstore.WithLocalCache(100_000))
+		if err != nil {
 			return err
 		}
+		apps[i].Revocations = revocations
+		// Closers run last first: this one before the client's.
+		rn.closers = append(rn.closers, func() { _ = revocations.Close() })
 		if apps[i].Queue, err = redisstore.NewQueue(rdb, outboxKey, prefix); err != nil {
 			return err
 		}
