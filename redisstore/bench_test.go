@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -30,7 +31,8 @@ func BenchmarkLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cached, err := redisstore.NewRevocations(srv.Client(b), redisstore.WithPrefix("{bench}:"), redisstore.WithLocalCache(100_000))
+	cached, err := redisstore.NewRevocations(srv.Client(b), redisstore.WithPrefix("{bench}:"), redisstore.WithLocalCache(100_000),
+		redisstore.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -101,7 +103,8 @@ func BenchmarkResync(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		start := time.Now()
-		r, err := redisstore.NewRevocations(rdb, redisstore.WithPrefix("{resync}:"), redisstore.WithLocalCache(200_000))
+		r, err := redisstore.NewRevocations(rdb, redisstore.WithPrefix("{resync}:"), redisstore.WithLocalCache(200_000),
+			redisstore.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -50,6 +50,22 @@ func WithLocalCache(maxEntries int) Option {
 	}
 }
 
+// WithLogger sets the logger of the local cache (WithLocalCache): its
+// healthy and unhealthy transitions and its resyncs. It applies to
+// NewRevocations only. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		switch {
+		case c.forQueue:
+			return configError("WithLogger applies to NewRevocations, not NewQueue")
+		case l == nil:
+			return configError("nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
 // CacheStats is what Revocations.Stats reports of the local cache.
 type CacheStats struct {
 	Entries    int       // revocations held in memory
@@ -79,7 +95,7 @@ type localCache struct {
 	done chan struct{}
 }
 
-func newLocalCache(rdb redis.UniversalClient, prefix string, max int) *localCache {
+func newLocalCache(rdb redis.UniversalClient, prefix string, max int, logger *slog.Logger) *localCache {
 	c := &localCache{
 		rdb:     rdb,
 		channel: prefix + "revocations",
@@ -87,7 +103,7 @@ func newLocalCache(rdb redis.UniversalClient, prefix string, max int) *localCach
 		prefix:  prefix + "revoked:",
 		max:     max,
 		window:  readTimeout(rdb),
-		log:     slog.Default().With("component", "redisstore.Revocations"),
+		log:     logger.With("component", "redisstore.Revocations"),
 		until:   make(map[string]int64),
 		done:    make(chan struct{}),
 	}

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +28,7 @@ func fastClient(t *testing.T, srv *redistest.Server) *redis.Client {
 
 func cachedRevocations(t *testing.T, rdb redis.UniversalClient, max int) *redisstore.Revocations {
 	t.Helper()
-	r := newRevocations(t, rdb, redisstore.WithLocalCache(max))
+	r := newRevocations(t, rdb, redisstore.WithLocalCache(max), redisstore.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil))))
 	t.Cleanup(func() { _ = r.Close() })
 	testutil.WaitFor(t, 10*time.Second, "the local cache to load", func() bool { return r.Stats().Healthy })
 	return r

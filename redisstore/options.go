@@ -3,6 +3,7 @@ package redisstore
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -33,10 +34,11 @@ type config struct {
 	maxEntries int64
 
 	cacheEntries int // WithLocalCache; 0: none
+	logger       *slog.Logger
 }
 
 func newConfig(rdb redis.UniversalClient, forQueue bool, opts []Option) (config, error) {
-	c := config{forQueue: forQueue, prefix: defaultPrefix, maxEntries: defaultMaxEntries}
+	c := config{forQueue: forQueue, prefix: defaultPrefix, maxEntries: defaultMaxEntries, logger: slog.Default()}
 	if rdb == nil {
 		return c, configError("nil Redis client")
 	}

@@ -25,7 +25,8 @@ type Revocations struct {
 }
 
 // NewRevocations returns a revocation list kept in rdb, which the caller
-// configures and closes. It takes WithPrefix and WithLocalCache. A nil
+// configures and closes. It takes WithPrefix, WithLocalCache and
+// WithLogger. A nil
 // client or an invalid option is an error matching ErrInvalidConfig.
 func NewRevocations(rdb redis.UniversalClient, opts ...Option) (*Revocations, error) {
 	cfg, err := newConfig(rdb, false, opts)
@@ -34,7 +35,7 @@ func NewRevocations(rdb redis.UniversalClient, opts ...Option) (*Revocations, er
 	}
 	r := &Revocations{rdb: rdb, prefix: cfg.prefix, channel: cfg.prefix + "revocations"}
 	if cfg.cacheEntries > 0 {
-		r.cache = newLocalCache(rdb, cfg.prefix, cfg.cacheEntries)
+		r.cache = newLocalCache(rdb, cfg.prefix, cfg.cacheEntries, cfg.logger)
 	}
 	return r, nil
 }

@@ -136,7 +136,7 @@ func (rn *Running) serverSide(cfg config, apps []appConfig) error {
 		prefix := redisstore.WithPrefix("centralauth-example:" + apps[i].CookieName + ":")
 		// Each instance keeps the revocations in memory too, kept true
 		// through Redis pub/sub: checks cost no round trip.
-		revocations, err := redisstore.NewRevocations(rdb, prefix, redisstore.WithLocalCache(100_000))
+		revocations, err := redisstore.NewRevocations(rdb, prefix, redisstore.WithLocalCache(100_000), redisstore.WithLogger(apps[i].Logger))
 		if err != nil {
 			return err
 		}
