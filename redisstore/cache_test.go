@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -225,5 +226,35 @@ func TestLocalCacheOnACluster(t *testing.T) {
 	c := cachedRevocations(t, cluster.Client(t), 1000)
 	if st := c.Stats(); st.Entries != n {
 		t.Fatalf("a new instance loaded %d of %d revocations", st.Entries, n)
+	}
+}
+
+// TestRevokeThatRedisRefusesIsNotPublished: the write and the publish are
+// one atomic step, so an instance never learns of a revocation that Redis
+// does not hold. Here Redis refuses every write (out of memory).
+func TestRevokeThatRedisRefusesIsNotPublished(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := srv.Client(t)
+	a := newRevocations(t, srv.Client(t))
+	b := cachedRevocations(t, srv.Client(t), 1000)
+	ctx := t.Context()
+	if err := admin.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.ConfigSet(context.Background(), "maxmemory", "0") })
+	if err := a.Revoke(ctx, "refused", time.Now().Add(time.Hour)); err == nil {
+		t.Fatal("Revoke succeeded on a Redis out of memory")
+	}
+	// A marker published after it, which B does hear, so that B has had
+	// every chance to hear the first.
+	if err := admin.Publish(ctx, "centralauth:revocations", strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)+" marker").Err(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 5*time.Second, "B to hear the marker", func() bool { r, _ := b.Revoked(ctx, "marker"); return r })
+	if r, _ := b.Revoked(ctx, "refused"); r {
+		t.Fatal("B holds a revocation that Redis refused")
 	}
 }
