@@ -44,6 +44,8 @@ type CentralAuth struct {
 	faults   []Fault
 	codes    map[string]authCode // one-time login codes (login.go)
 	logins   map[string]string   // provider cookie value -> a token of its session
+
+	loginFailure *[2]string // FailNextLogin's error and description
 }
 
 type config struct {

@@ -48,6 +48,7 @@ const maxState = 512
 type authCode struct {
 	token       string // the access token of the session it logs into
 	redirectURI string
+	challenge   string // PKCE: base64url(SHA-256(verifier))
 	expires     time.Time
 }
 
@@ -58,6 +59,7 @@ type loginRequest struct {
 	redirectURI string
 	redirect    *url.URL
 	state       string
+	challenge   string
 }
 
 // handleLogin is LoginPath. GET shows the sign-in form, or with the
@@ -82,6 +84,9 @@ func (ca *CentralAuth) loginPage(w http.ResponseWriter, r *http.Request) {
 	lr, problem := ca.parseLoginRequest(r.URL.Query())
 	if problem != "" {
 		loginError(w, http.StatusBadRequest, problem)
+		return
+	}
+	if ca.failLogin(w, r, lr) {
 		return
 	}
 	if token, ok := ca.activeLogin(r); ok {
@@ -149,7 +154,7 @@ func (ca *CentralAuth) activeLogin(r *http.Request) (string, bool) {
 // redirectWithCode sends the browser back to the app with a fresh code for
 // token's session and the app's state.
 func (ca *CentralAuth) redirectWithCode(w http.ResponseWriter, r *http.Request, lr loginRequest, token string) {
-	code := ca.newCode(token, lr.redirectURI)
+	code := ca.newCode(token, lr.redirectURI, lr.challenge)
 	u := *lr.redirect
 	q := u.Query()
 	q.Set("code", code)
@@ -161,7 +166,7 @@ func (ca *CentralAuth) redirectWithCode(w http.ResponseWriter, r *http.Request, 
 
 // newCode stores and returns a one-time code for token's session. Expired
 // codes are dropped on the way, so that abandoned logins do not pile up.
-func (ca *CentralAuth) newCode(token, redirectURI string) string {
+func (ca *CentralAuth) newCode(token, redirectURI, challenge string) string {
 	code := base64.RawURLEncoding.EncodeToString(randomBytes(32))
 	now := ca.clock.Now()
 	ca.mu.Lock()
@@ -171,17 +176,28 @@ func (ca *CentralAuth) newCode(token, redirectURI string) string {
 			delete(ca.codes, c)
 		}
 	}
-	ca.codes[code] = authCode{token: token, redirectURI: redirectURI, expires: now.Add(CodeLifetime)}
+	ca.codes[code] = authCode{token: token, redirectURI: redirectURI, challenge: challenge, expires: now.Add(CodeLifetime)}
 	return code
 }
 
-// parseLoginRequest validates client_id, redirect_uri and state. It
-// returns a problem for the user to read, or "".
+// parseLoginRequest validates client_id, response_type, redirect_uri,
+// state and the PKCE challenge, which must be S256: the plain method, and
+// a missing challenge, are refused, as a real organization refuses them.
+// It returns a problem for the user to read, or "".
 func (ca *CentralAuth) parseLoginRequest(v url.Values) (loginRequest, string) {
 	lr := loginRequest{
 		clientID:    v.Get("client_id"),
 		redirectURI: v.Get("redirect_uri"),
 		state:       v.Get("state"),
+		challenge:   v.Get("code_challenge"),
+	}
+	switch {
+	case v.Get("response_type") != "code":
+		return lr, "response_type must be code"
+	case v.Get("code_challenge_method") != "S256":
+		return lr, "code_challenge_method must be S256"
+	case len(lr.challenge) != 43 || !isPKCEChars(lr.challenge):
+		return lr, "code_challenge must be a base64url SHA-256 (43 characters)"
 	}
 	if lr.clientID != ca.clientID {
 		return lr, "unknown client_id"
@@ -258,6 +274,9 @@ button{margin-top:1rem;width:100%;font-size:1rem;padding:.6rem;border:0;border-r
 <input type="hidden" name="client_id" value="{{.ClientID}}">
 <input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
 <input type="hidden" name="state" value="{{.State}}">
+<input type="hidden" name="response_type" value="code">
+<input type="hidden" name="code_challenge" value="{{.Challenge}}">
+<input type="hidden" name="code_challenge_method" value="S256">
 <label for="user">User name</label>
 <input type="text" id="user" name="user" value="{{.User}}" maxlength="64" required>
 {{- if .Invalid}}
@@ -277,13 +296,14 @@ func renderLoginForm(w http.ResponseWriter, status int, lr loginRequest, user st
 	setPageHeaders(w)
 	w.WriteHeader(status)
 	_ = loginForm.Execute(w, struct {
-		App, ClientID, RedirectURI, State, User string
-		Invalid                                 bool
+		App, ClientID, RedirectURI, State, Challenge, User string
+		Invalid                                            bool
 	}{
 		App:         lr.redirect.Scheme + "://" + lr.redirect.Host,
 		ClientID:    lr.clientID,
 		RedirectURI: lr.redirectURI,
 		State:       lr.state,
+		Challenge:   lr.challenge,
 		User:        user,
 		Invalid:     invalid,
 	})
@@ -308,4 +328,44 @@ func setPageHeaders(w http.ResponseWriter) {
 	// "Origin: null", which a cross-origin check without Fetch Metadata
 	// would refuse.
 	h.Set("Referrer-Policy", "same-origin")
+}
+
+// isPKCEChars reports whether s uses only RFC 7636's unreserved
+// characters, which are those of a verifier and of a base64url challenge.
+func isPKCEChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// FailNextLogin makes the next login (a GET of the login page) send the
+// browser back with error and error_description instead of a code, as
+// CentralAuth does when the user cancels or the organization refuses.
+func (ca *CentralAuth) FailNextLogin(errorCode, description string) {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	ca.loginFailure = &[2]string{errorCode, description}
+}
+
+// failLogin sends the browser back with an injected error, once.
+func (ca *CentralAuth) failLogin(w http.ResponseWriter, r *http.Request, lr loginRequest) bool {
+	ca.mu.Lock()
+	f := ca.loginFailure
+	ca.loginFailure = nil
+	ca.mu.Unlock()
+	if f == nil {
+		return false
+	}
+	u := *lr.redirect
+	q := u.Query()
+	q.Set("error", f[0])
+	q.Set("error_description", f[1])
+	q.Set("state", lr.state)
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	return true
 }

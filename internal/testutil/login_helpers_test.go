@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/url"
@@ -8,18 +10,28 @@ import (
 	"testing"
 )
 
-// The redirect_uri and state of the login tests' app.
+// The redirect_uri, state and PKCE verifier of the login tests' app.
 const (
 	testRedirect = "http://127.0.0.1:8080/auth/callback"
 	testState    = "st-123"
+	testVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" // RFC 7636's example
 )
+
+// testChallenge is S256 of testVerifier.
+var testChallenge = func() string {
+	sum := sha256.Sum256([]byte(testVerifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}()
 
 // loginQuery is a valid login request, with fields overridden by kv pairs.
 func loginQuery(kv ...string) url.Values {
 	v := url.Values{
-		"client_id":    {testID},
-		"redirect_uri": {testRedirect},
-		"state":        {testState},
+		"client_id":             {testID},
+		"redirect_uri":          {testRedirect},
+		"state":                 {testState},
+		"response_type":         {"code"},
+		"code_challenge":        {testChallenge},
+		"code_challenge_method": {"S256"},
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		if kv[i+1] == "" {
@@ -111,8 +123,16 @@ func providerCookie(t *testing.T, resp response) string {
 	return ""
 }
 
-// verify exchanges code at the verify endpoint with the given credentials.
-func verify(t *testing.T, ca *CentralAuth, auth, contentType, code string) response {
+// formType is verify's content type.
+const formType = "application/x-www-form-urlencoded"
+
+// verify exchanges code at the verify endpoint with the given credentials,
+// the tests' redirect_uri and verifier; kv pairs override form fields.
+func verify(t *testing.T, ca *CentralAuth, auth, contentType, code string, kv ...string) response {
 	t.Helper()
-	return do(testCtx(t), ca, request{path: VerifyPath, auth: auth, contentType: contentType, body: code})
+	form := url.Values{"code": {code}, "redirect_uri": {testRedirect}, "code_verifier": {testVerifier}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		form.Set(kv[i], kv[i+1])
+	}
+	return do(testCtx(t), ca, request{path: VerifyPath, auth: auth, contentType: contentType, body: form.Encode()})
 }

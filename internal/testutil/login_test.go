@@ -62,6 +62,12 @@ func TestLoginPage(t *testing.T) {
 		{"redirect_uri off loopback", loginQuery("redirect_uri", "https://evil.example/cb"), http.StatusBadRequest, "loopback"},
 		{"no state", loginQuery("state", ""), http.StatusBadRequest, "state"},
 		{"state too long", loginQuery("state", strings.Repeat("s", maxState+1)), http.StatusBadRequest, "state"},
+		{"no response_type", loginQuery("response_type", ""), http.StatusBadRequest, "response_type"},
+		{"no PKCE challenge", loginQuery("code_challenge", ""), http.StatusBadRequest, "code_challenge"},
+		{"a plain PKCE challenge", loginQuery("code_challenge_method", "plain", "code_challenge", testVerifier), http.StatusBadRequest, "S256"},
+		{"no challenge method", loginQuery("code_challenge_method", ""), http.StatusBadRequest, "S256"},
+		{"a challenge that is not a SHA-256", loginQuery("code_challenge", "short"), http.StatusBadRequest, "code_challenge"},
+		{"the challenge is carried in the form", loginQuery(), http.StatusOK, `name="code_challenge" value="` + testChallenge + `"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,7 +204,7 @@ func TestAutologin(t *testing.T) {
 		if n := len(ca.Sessions()); n != 1 {
 			t.Errorf("%d sessions, want autologin to reuse the one", n)
 		}
-		resp = verify(t, ca, basic(testID, testSecret), "text/plain", code)
+		resp = verify(t, ca, basic(testID, testSecret), formType, code, "redirect_uri", "http://127.0.0.1:8081/auth/callback")
 		if resp.status != http.StatusOK || !strings.Contains(resp.body, s.AccessToken) {
 			t.Errorf("verify = %d %q, want the session's tokens", resp.status, resp.body)
 		}
@@ -240,7 +246,7 @@ func TestLoginMethods(t *testing.T) {
 func TestLoginCallsAreRecorded(t *testing.T) {
 	ca := newFake(t)
 	code, _ := signIn(t, ca, "ada")
-	verify(t, ca, basic(testID, testSecret), "text/plain", code)
+	verify(t, ca, basic(testID, testSecret), formType, code)
 	s := ca.Sessions()[0]
 	do(testCtx(t), ca, userInfoRequest("https://app.example.test", s.AccessToken))
 
@@ -261,7 +267,22 @@ func TestLoginCallsAreRecorded(t *testing.T) {
 			t.Errorf("call %d = %s %s %d, want %s %s %d", i, got[i].Method, got[i].Path, got[i].Status, w.method, w.path, w.status)
 		}
 	}
-	if got[1].Body != code || got[2].Body != s.AccessToken {
+	if !strings.Contains(got[1].Body, "code="+code) || got[2].Body != s.AccessToken {
 		t.Errorf("calls do not record the code and the token: %+v", got[1:])
+	}
+}
+
+func TestFailNextLogin(t *testing.T) {
+	ca := newFake(t)
+	ca.FailNextLogin("access_denied", "the user cancelled")
+	resp := getLogin(t, ca, loginQuery(), "")
+	loc, _ := url.Parse(resp.header.Get("Location"))
+	q := loc.Query()
+	if resp.status != http.StatusSeeOther || q.Get("error") != "access_denied" || q.Get("error_description") != "the user cancelled" ||
+		q.Get("state") != testState || q.Get("code") != "" {
+		t.Fatalf("login = %d to %q, want the error sent back with the state and no code", resp.status, loc)
+	}
+	if resp := getLogin(t, ca, loginQuery(), ""); resp.status != http.StatusOK {
+		t.Fatalf("the next login: %d, want the sign-in page: the failure is once", resp.status)
 	}
 }

@@ -1,7 +1,10 @@
 package testutil
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"mime"
 	"net/http"
 	"time"
 )
@@ -23,19 +26,37 @@ type Tokens struct {
 	AccessToken string `json:"access_token"`
 	IDToken     string `json:"id_token"`
 	ExpiresIn   int    `json:"expires_in"` // seconds
+	ExpiresAt   string `json:"expires_at"` // RFC 3339
 }
 
-// handleVerify is POST /api/v1/verify: Basic client credentials as for a
-// logout, and the login code as a text/plain body. A code works once, for
-// CodeLifetime by the fake's clock, and only while its session is active.
-// The answer is the session's tokens, as JSON.
+// handleVerify is POST /api/v1/verify, as a real organization takes it:
+// Basic client credentials as for a logout, and a form of code,
+// redirect_uri (the login's, exactly) and code_verifier (43 to 128 RFC 7636
+// characters whose S256 is the login's code_challenge). A code works once,
+// whatever the outcome, for CodeLifetime by the fake's clock, and only
+// while its session is active. The answer is the session's tokens, as
+// JSON.
 func (ca *CentralAuth) handleVerify(w http.ResponseWriter, r *http.Request) {
-	code, ok := ca.plainTextAPICall(w, r)
-	if !ok {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, CodeGenericError, "method not allowed; use POST")
 		return
 	}
-	if code == "" {
-		writeError(w, http.StatusBadRequest, CodeMissingFields, "the request body must contain the code")
+	if !ca.authorized(r) {
+		writeError(w, http.StatusUnauthorized, CodeNoPermission, "invalid or missing client credentials")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		writeError(w, http.StatusBadRequest, CodeGenericError, "Content-Type must be application/x-www-form-urlencoded")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, CodeGenericError, "unreadable form")
+		return
+	}
+	code, redirectURI, verifier := r.PostForm.Get("code"), r.PostForm.Get("redirect_uri"), r.PostForm.Get("code_verifier")
+	if code == "" || redirectURI == "" || verifier == "" {
+		writeError(w, http.StatusBadRequest, CodeMissingFields, "code, redirect_uri and code_verifier are required")
 		return
 	}
 	now := ca.clock.Now()
@@ -47,10 +68,18 @@ func (ca *CentralAuth) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s = *ca.byToken[ac.token]
 	}
 	ca.mu.Unlock()
-	// The messages never quote the code: a client might log them.
+	sum := sha256.Sum256([]byte(verifier))
+	// The messages never quote the code or the verifier: a client might
+	// log them.
 	switch {
 	case !known:
 		writeError(w, http.StatusBadRequest, CodeTokenInvalid, "the code is unknown or was already used")
+	case redirectURI != ac.redirectURI:
+		writeError(w, http.StatusBadRequest, CodeGenericError, "redirect_uri differs from the login's")
+	case len(verifier) < 43 || len(verifier) > 128 || !isPKCEChars(verifier):
+		writeError(w, http.StatusBadRequest, CodeGenericError, "code_verifier must be 43 to 128 unreserved characters")
+	case base64.RawURLEncoding.EncodeToString(sum[:]) != ac.challenge:
+		writeError(w, http.StatusBadRequest, CodeGenericError, "code_verifier does not match the code_challenge")
 	case !now.Before(ac.expires):
 		writeError(w, http.StatusBadRequest, CodeSessionExpired, "the code expired")
 	case !s.Active:
@@ -62,6 +91,7 @@ func (ca *CentralAuth) handleVerify(w http.ResponseWriter, r *http.Request) {
 			AccessToken: s.AccessToken,
 			IDToken:     s.IDToken,
 			ExpiresIn:   int(TokenLifetime / time.Second),
+			ExpiresAt:   now.Add(TokenLifetime).UTC().Format(time.RFC3339),
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestVerifyEndpoint(t *testing.T) {
@@ -19,22 +20,54 @@ func TestVerifyEndpoint(t *testing.T) {
 		{
 			name: "valid code",
 			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
-				return verify(t, ca, valid, "text/plain", code)
+				return verify(t, ca, valid, formType, code)
 			},
 			wantStatus: http.StatusOK,
 		},
 		{
+			name: "wrong verifier",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return verify(t, ca, valid, formType, code, "code_verifier", strings.Repeat("x", 43))
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeGenericError,
+		},
+		{
+			name: "a 36-character verifier, as the Node library sends",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return verify(t, ca, valid, formType, code, "code_verifier", "123e4567-e89b-12d3-a456-426614174000")
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeGenericError,
+		},
+		{
+			name: "a verifier over 128 characters",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return verify(t, ca, valid, formType, code, "code_verifier", strings.Repeat("a", 129))
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeGenericError,
+		},
+		{
+			name: "another redirect_uri",
+			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
+				return verify(t, ca, valid, formType, code, "redirect_uri", testRedirect+"?x=1")
+			},
+			wantStatus: http.StatusBadRequest,
+			wantCode:   CodeGenericError,
+		},
+		{
 			name: "content type with charset",
 			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
-				return verify(t, ca, valid, "text/plain; charset=utf-8", code)
+				return verify(t, ca, valid, formType+"; charset=utf-8", code)
 			},
 			wantStatus: http.StatusOK,
 		},
 		{
 			name: "a code works once",
 			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
-				verify(t, ca, valid, "text/plain", code)
-				return verify(t, ca, valid, "text/plain", code)
+				verify(t, ca, valid, formType, code)
+				return verify(t, ca, valid, formType, code)
 			},
 			wantStatus: http.StatusBadRequest,
 			wantCode:   CodeTokenInvalid,
@@ -42,7 +75,7 @@ func TestVerifyEndpoint(t *testing.T) {
 		{
 			name: "unknown code",
 			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
-				return verify(t, ca, valid, "text/plain", code+"x")
+				return verify(t, ca, valid, formType, code+"x")
 			},
 			wantStatus: http.StatusBadRequest,
 			wantCode:   CodeTokenInvalid,
@@ -52,7 +85,7 @@ func TestVerifyEndpoint(t *testing.T) {
 			name: "code just before it expires",
 			exchange: func(t *testing.T, ca *CentralAuth, clk *Clock, code string) response {
 				clk.Advance(CodeLifetime - 1)
-				return verify(t, ca, valid, "text/plain", code)
+				return verify(t, ca, valid, formType, code)
 			},
 			wantStatus: http.StatusOK,
 		},
@@ -60,7 +93,7 @@ func TestVerifyEndpoint(t *testing.T) {
 			name: "expired code",
 			exchange: func(t *testing.T, ca *CentralAuth, clk *Clock, code string) response {
 				clk.Advance(CodeLifetime)
-				return verify(t, ca, valid, "text/plain", code)
+				return verify(t, ca, valid, formType, code)
 			},
 			wantStatus: http.StatusBadRequest,
 			wantCode:   CodeSessionExpired,
@@ -69,7 +102,7 @@ func TestVerifyEndpoint(t *testing.T) {
 			name: "session ended before the exchange",
 			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
 				do(testCtx(t), ca, logoutRequest(ca.Sessions()[0].AccessToken))
-				return verify(t, ca, valid, "text/plain", code)
+				return verify(t, ca, valid, formType, code)
 			},
 			wantStatus: http.StatusBadRequest,
 			wantCode:   CodeSessionInactive,
@@ -77,7 +110,7 @@ func TestVerifyEndpoint(t *testing.T) {
 		{
 			name: "wrong secret does not use the code up",
 			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
-				return verify(t, ca, basic(testID, "nope"), "text/plain", code)
+				return verify(t, ca, basic(testID, "nope"), formType, code)
 			},
 			wantStatus: http.StatusUnauthorized,
 			wantCode:   CodeNoPermission,
@@ -86,7 +119,7 @@ func TestVerifyEndpoint(t *testing.T) {
 		{
 			name: "no credentials",
 			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, code string) response {
-				return verify(t, ca, "", "text/plain", code)
+				return verify(t, ca, "", formType, code)
 			},
 			wantStatus: http.StatusUnauthorized,
 			wantCode:   CodeNoPermission,
@@ -104,7 +137,7 @@ func TestVerifyEndpoint(t *testing.T) {
 		{
 			name: "empty body",
 			exchange: func(t *testing.T, ca *CentralAuth, _ *Clock, _ string) response {
-				return verify(t, ca, valid, "text/plain", "")
+				return verify(t, ca, valid, formType, "")
 			},
 			wantStatus: http.StatusBadRequest,
 			wantCode:   CodeMissingFields,
@@ -147,8 +180,8 @@ func TestVerifyEndpoint(t *testing.T) {
 				if err := json.Unmarshal([]byte(resp.body), &tok); err != nil {
 					t.Fatalf("body %q: %v", resp.body, err)
 				}
-				want := Tokens{AccessToken: s.AccessToken, IDToken: s.IDToken, ExpiresIn: 86400}
-				if tok != want {
+				want := Tokens{AccessToken: s.AccessToken, IDToken: s.IDToken, ExpiresIn: 86400, ExpiresAt: tok.ExpiresAt}
+				if at, err := time.Parse(time.RFC3339, tok.ExpiresAt); err != nil || tok != want || at.IsZero() {
 					t.Errorf("tokens = %+v, want %+v", tok, want)
 				}
 				if cc := resp.header.Get("Cache-Control"); cc != "no-store" {
@@ -158,7 +191,7 @@ func TestVerifyEndpoint(t *testing.T) {
 			if tt.wantStatus == http.StatusMethodNotAllowed && resp.header.Get("Allow") != http.MethodPost {
 				t.Errorf("Allow = %q, want POST", resp.header.Get("Allow"))
 			}
-			again := verify(t, ca, valid, "text/plain", code)
+			again := verify(t, ca, valid, formType, code)
 			if left := again.status == http.StatusOK; left != tt.codeLeft {
 				t.Errorf("afterwards the code exchanges with %d; want it usable: %v", again.status, tt.codeLeft)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/remote"
+	"github.com/centralauth-go/logout/returnto"
 	"github.com/centralauth-go/logout/session"
 )
 
@@ -109,6 +110,9 @@ type app struct {
 	provider    *provider
 	log         *slog.Logger
 	stateCookie string // the cookie that carries a login's state to the callback
+	// returnTo validates a login's return_to, with the policy the
+	// logout uses: paths on this origin only.
+	returnTo *returnto.Policy
 }
 
 // newApp builds one app of the example as an http.Handler.
@@ -156,7 +160,11 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chi-app: CentralAuth client: %w", err)
 	}
-	a := &app{cfg: cfg, store: store, provider: prov, log: log, stateCookie: cfg.CookieName + "_state"}
+	policy, err := returnto.NewPolicy()
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, store: store, provider: prov, log: log, stateCookie: cfg.CookieName + "_state", returnTo: policy}
 	// Every page load asks CentralAuth, at most every CheckInterval,
 	// whether the session still stands: that is how this app notices a
 	// "Log out everywhere" made in the other one.

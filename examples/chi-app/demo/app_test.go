@@ -321,18 +321,6 @@ func TestMountStyles(t *testing.T) {
 	}
 }
 
-func TestDemoLoginOffWithARealCentralAuth(t *testing.T) {
-	d := startDemo(t, func(c *appConfig) { c.Demo = nil })
-	c := newClient(t)
-	p := c.get(d.a + "/")
-	if strings.Contains(p.body, `id="login"`) || strings.Contains(p.body, `id="centralauth"`) || !strings.Contains(p.body, "Demo login is off") {
-		t.Error("without the embedded CentralAuth, the page still offers demo login or lists sessions")
-	}
-	if p := c.get(d.a + loginPath); p.status != http.StatusNotFound {
-		t.Errorf("GET %s = %d, want 404", loginPath, p.status)
-	}
-}
-
 func TestTokenPrefix(t *testing.T) {
 	tests := []struct{ token, want string }{
 		{"", "…"},

@@ -79,11 +79,12 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 {{- if .Status.LoggedIn}}
 <form method="post" action="{{.LogoutPath}}"><button type="submit" id="logout">Log out</button></form>
 <form method="post" action="{{.EverywherePath}}"><button type="submit" id="logout-everywhere" class="secondary">Log out everywhere</button></form>
-{{- else if .Demo}}
-<form method="get" action="{{.LoginPath}}"><button type="submit" id="login">Log in (demo)</button></form>
 {{- else}}
-<p>Demo login is off: this app talks to the CentralAuth at {{.CentralAuthURL}}.</p>
+<form method="get" action="{{.LoginPath}}"><button type="submit" id="login">Log in{{if .Demo}} (demo){{end}}</button></form>
 {{- end}}
+</div>
+<p class="muted" id="centralauth-at">CentralAuth: {{.CentralAuthURL}}{{if .Demo}} (embedded, demo){{end}}</p>
+<div>
 </div>
 </section>
 <section>

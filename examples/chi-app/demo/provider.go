@@ -29,9 +29,25 @@ const maxAnswer = 64 << 10
 
 // tokens is the answer of a code exchange.
 type tokens struct {
-	AccessToken string `json:"access_token"`
-	IDToken     string `json:"id_token"`
-	ExpiresIn   int    `json:"expires_in"`
+	AccessToken string  `json:"access_token"`
+	IDToken     string  `json:"id_token"`
+	ExpiresIn   *int64  `json:"expires_in"` // seconds, or null
+	ExpiresAt   *string `json:"expires_at"` // RFC 3339, or null
+}
+
+// expires is when the tokens stop being good: the sooner of expires_in
+// and expires_at, or the zero time when CentralAuth gave neither.
+func (t tokens) expires(now time.Time) time.Time {
+	var at time.Time
+	if t.ExpiresIn != nil && *t.ExpiresIn > 0 {
+		at = now.Add(time.Duration(*t.ExpiresIn) * time.Second)
+	}
+	if t.ExpiresAt != nil {
+		if e, err := time.Parse(time.RFC3339, *t.ExpiresAt); err == nil && (at.IsZero() || e.Before(at)) {
+			at = e
+		}
+	}
+	return at
 }
 
 // newProvider returns a client for the CentralAuth at base. A nil hc gets a
@@ -63,26 +79,31 @@ func (p *provider) origin() string { return p.base.Scheme + "://" + p.base.Host 
 
 // loginURL is where the browser goes to sign in; CentralAuth sends it back
 // to redirectURI with a code and the state.
-func (p *provider) loginURL(redirectURI, state string) string {
+func (p *provider) loginURL(redirectURI, state, challenge string) string {
 	u := p.base.JoinPath("login")
 	u.RawQuery = url.Values{
-		"client_id":    {p.clientID},
-		"redirect_uri": {redirectURI},
-		"state":        {state},
+		"client_id":             {p.clientID},
+		"response_type":         {"code"},
+		"redirect_uri":          {redirectURI},
+		"state":                 {state},
+		"code_challenge":        {challenge},
+		"code_challenge_method": {"S256"},
 	}.Encode()
 	return u.String()
 }
 
-// exchange trades a login code for the session's tokens.
-func (p *provider) exchange(ctx context.Context, code string) (tokens, error) {
+// exchange trades a login code for the session's tokens, with the same
+// redirect_uri as the login and the PKCE verifier.
+func (p *provider) exchange(ctx context.Context, code, redirectURI, verifier string) (tokens, error) {
 	var t tokens
+	form := url.Values{"code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		p.base.JoinPath("api", "v1", "verify").String(), strings.NewReader(code))
+		p.base.JoinPath("api", "v1", "verify").String(), strings.NewReader(form.Encode()))
 	if err != nil {
 		return t, fmt.Errorf("centralauth: verify: %w", err)
 	}
 	req.Header.Set("Authorization", p.basicAuth)
-	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	status, body, err := p.do(req)
 	if err != nil {
 		return t, fmt.Errorf("centralauth: verify: %w", err)
