@@ -23,7 +23,7 @@ import (
 const (
 	logoutPath     = "/logout"            // POST logs out of this app; GET asks first
 	everywherePath = "/logout/everywhere" // POST logs out of every app of the session
-	loginPath      = "/login"             // demo login: off to CentralAuth
+	loginPath      = "/login"             // login: off to CentralAuth, with PKCE
 	callbackPath   = "/auth/callback"     // back from CentralAuth with a code
 	cookiePath     = "/"                  // the session cookie's Path
 )
@@ -68,7 +68,7 @@ type appConfig struct {
 	// HashKey and EncryptionKey are the session cookie's keys.
 	HashKey, EncryptionKey []byte
 	// Demo is the embedded CentralAuth, or nil when BaseURL is a real one.
-	// Demo login and the list of sessions are shown only with it.
+	// The list of its sessions is shown only with it.
 	Demo sessionLister
 	// Logger gets a line per login and logout, never a token. Nil means
 	// slog.Default().

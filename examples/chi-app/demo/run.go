@@ -257,7 +257,9 @@ func printBanner(out io.Writer, cfg config, urlA, urlB, baseURL string) {
 		fmt.Fprintf(out, "Open App A, log in, then log in on App B: CentralAuth's autologin\n")
 		fmt.Fprintf(out, "reuses the session. Then try \"Log out everywhere\".\n")
 	} else {
-		fmt.Fprintf(out, "  CentralAuth  %s (demo login is off)\n", baseURL)
+		fmt.Fprintf(out, "  CentralAuth  %s (your organization)\n\n", baseURL)
+		fmt.Fprintf(out, "Whitelist these callback URLs there, and turn autologin on for\n")
+		fmt.Fprintf(out, "\"Log out everywhere\" to reach the other app:\n  %s%s\n  %s%s\n", urlA, callbackPath, urlB, callbackPath)
 	}
 	if cfg.GeneratedKeys {
 		fmt.Fprintf(out, "\nNote: the session keys are random for this run; set %s and\n%s to keep sessions across restarts.\n",
