@@ -332,10 +332,10 @@ func (c *SessionCheck) call(reqCtx context.Context, sess *session.Session, endUs
 // settle turns an outcome into the request's CheckedSession, clearing the
 // cookie of an ended session, and logs it.
 func (c *SessionCheck) settle(w http.ResponseWriter, r *http.Request, sess *session.Session, outcome string, u remote.User, err error, start time.Time) CheckedSession {
-	attrs := []slog.Attr{slog.String("session_id", sess.ID), slog.Duration("latency", time.Since(start))}
+	attrs := []slog.Attr{slog.String("session_id", sess.ID), slog.Duration("latency", time.Since(start)), slog.String("outcome", outcome)}
 	switch outcome {
 	case outcomeFresh:
-		c.log(r.Context(), slog.LevelDebug, "session check", append(attrs, slog.String("outcome", outcome))...)
+		c.log(r.Context(), slog.LevelDebug, "session check", attrs...)
 		return CheckedSession{Session: sess, User: u, Checked: time.Now()}
 	case outcomeEnded:
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), c.cfg.checkTimeout)
@@ -343,8 +343,7 @@ func (c *SessionCheck) settle(w http.ResponseWriter, r *http.Request, sess *sess
 		if _, lerr := c.cfg.store.Logout(ctx, w, r); lerr != nil && !errors.Is(lerr, session.ErrRevoked) {
 			attrs = append(attrs, slog.Any("revoke_error", lerr))
 		}
-		c.log(r.Context(), slog.LevelInfo, "session check: CentralAuth session ended; logged out here too",
-			append(attrs, slog.String("outcome", outcome))...)
+		c.log(r.Context(), slog.LevelInfo, "session check: CentralAuth session ended; logged out here too", attrs...)
 		return CheckedSession{}
 	}
 	return c.unvouched(r, sess, outcome, err, start, slog.LevelWarn)

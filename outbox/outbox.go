@@ -206,7 +206,7 @@ func (o *Outbox) Drain(ctx context.Context) error {
 			return cerr
 		}
 		if errors.Is(err, ErrUnreadableEntry) {
-			o.cfg.logger.LogAttrs(ctx, slog.LevelError, "outbox: unreadable entry set aside", slog.Any("error", err))
+			o.logUnreadable(ctx, err)
 			continue
 		}
 		if err != nil {
@@ -216,6 +216,11 @@ func (o *Outbox) Drain(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// logUnreadable reports an entry the queue could not read and set aside.
+func (o *Outbox) logUnreadable(ctx context.Context, err error) {
+	o.cfg.logger.LogAttrs(ctx, slog.LevelError, "outbox: unreadable entry set aside", slog.Any("error", err))
 }
 
 // Run delivers due entries until ctx ends, and then returns ctx.Err(). A
@@ -232,7 +237,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 			// The queue set the entry aside. Idling before the next claim
 			// bounds the cost of a queue that keeps handing such entries
 			// out (a key rotation, say) to one claim per poll interval.
-			o.cfg.logger.LogAttrs(ctx, slog.LevelError, "outbox: unreadable entry set aside", slog.Any("error", err))
+			o.logUnreadable(ctx, err)
 		case err != nil:
 			o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "outbox: queue unavailable", slog.Any("error", err))
 		}

@@ -125,12 +125,9 @@ func client(getenv env, retries int) (*remote.Client, error) {
 	}
 	c, err := remote.NewClient(id, secret, opts...)
 	if err != nil {
-		// remote's errors never hold the secret, nor the URL.
-		msg := strings.TrimPrefix(err.Error(), remote.ErrInvalidConfig.Error()+": ")
-		if strings.Contains(msg, "base URL") {
-			return nil, usagef("%s: %s", envBaseURL, msg)
-		}
-		return nil, usagef("%s", msg)
+		// Only the base URL can be wrong here: the ID and the secret are
+		// not empty. remote's errors never hold the secret, nor the URL.
+		return nil, usagef("%s: %s", envBaseURL, strings.TrimPrefix(err.Error(), remote.ErrInvalidConfig.Error()+": "))
 	}
 	return c, nil
 }
