@@ -123,3 +123,60 @@ func BenchmarkResync(b *testing.B) {
 		_ = r.Close()
 	}
 }
+
+// BenchmarkPropagation: the time from a Revoke through instance A to the
+// refusal, from memory, on instance B (impl=cache), against the floor of
+// a bare PUBLISH to a go-redis subscriber (impl=publish). One op is one
+// revocation; ns/op is its latency.
+func BenchmarkPropagation(b *testing.B) {
+	srv := redistest.Start(b)
+	ctx := context.Background()
+	b.Run("impl=publish", func(b *testing.B) {
+		pub := srv.Client(b)
+		ps := srv.Client(b).Subscribe(ctx, "{bench}:floor")
+		defer ps.Close()
+		if _, err := ps.Receive(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if err := pub.Publish(ctx, "{bench}:floor", "x").Err(); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := ps.ReceiveMessage(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=cache", func(b *testing.B) {
+		a, err := redisstore.NewRevocations(srv.Client(b), redisstore.WithPrefix("{bench}:"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cached, err := redisstore.NewRevocations(srv.Client(b), redisstore.WithPrefix("{bench}:"), redisstore.WithLocalCache(1<<20),
+			redisstore.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cached.Close()
+		testutil.WaitFor(b, 10*time.Second, "the cache to load", func() bool { return cached.Stats().Healthy })
+		i := 0
+		for b.Loop() {
+			i++
+			id := "p" + strconv.Itoa(i)
+			if err := a.Revoke(ctx, id, time.Now().Add(time.Hour)); err != nil {
+				b.Fatal(err)
+			}
+			for {
+				if r, err := cached.Revoked(ctx, id); err != nil {
+					b.Fatal(err)
+				} else if r {
+					break
+				}
+				runtime.Gosched()
+			}
+		}
+		if st := cached.Stats(); st.Fallbacks != 0 {
+			b.Logf("%d checks fell back to Redis", st.Fallbacks)
+		}
+	})
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,23 +17,37 @@ import (
 )
 
 // WithLocalCache keeps a copy of the whole revocation set in this
-// instance's memory, kept true through Redis pub/sub, so that a healthy
-// Revoked answers without a network call. It applies to NewRevocations
-// only. maxEntries bounds the copy: with more revocations than that under
-// the prefix, the instance asks Redis on every call instead. Default: no
-// local cache; every Revoked asks Redis.
+// instance's memory, so that Revoked answers from memory while the copy is
+// known to be current. It applies to NewRevocations only. maxEntries bounds
+// the copy: with more revocations than that under the prefix, the instance
+// asks Redis on every call instead, and tries a full load again once a
+// minute. Default: no local cache; every Revoked asks Redis.
 //
-// The copy is trusted only while it is healthy: subscribed, loaded, and
-// within maxEntries. At start-up and after every reconnect the instance
-// subscribes first, then loads the existing revocations with SCAN, and
-// only then answers from memory, so that a revocation published between
-// the two is not lost. While it is not healthy, Revoked asks Redis, as
-// without the cache, and a Redis outage is still an error, never "not
-// revoked". A lost connection is noticed within twice the client's read
-// timeout (go-redis's ReadTimeout, 3s by default; "read_timeout" in a
-// redis:// URL): the subscription is pinged after one read timeout of
-// silence, and the ping has one more. Until then the copy may miss a
-// revocation made through another instance.
+// Redis is the truth; the copy follows it three ways. At start-up and after
+// every reconnect, the instance subscribes to the channel on which Revoke
+// announces revocations, then loads every revocation with SCAN, and only
+// then answers from memory. While connected, it applies each announced
+// revocation as Redis holds it: a message is a hint, read back from Redis,
+// so one that Redis does not back (a bare PUBLISH) changes nothing. And it
+// reloads the whole set from Redis every minute, so that a revocation that
+// reached Redis without its message (lost on a cluster bus, or SET by
+// hand) is honoured within that bound, and one deleted from Redis is
+// forgotten. A Revoke through this instance is in its copy when it returns.
+//
+// The window is the client's read timeout (go-redis's ReadTimeout, 3s by
+// default; "read_timeout" in a redis:// URL). The instance pings its
+// subscription every quarter of it, and answers from memory only while
+// Redis has answered a ping sent within the last read timeout: Redis
+// answers a ping after every message published before it, so a revocation
+// made through another instance more than one read timeout ago is always
+// in the copy that answers. Otherwise, a silent connection, a stopped Redis
+// or a partition that keeps the TCP connection up, Revoked asks Redis, as
+// without the cache, and a Redis that cannot be asked is an error, never
+// "not revoked". A ping unanswered for a read timeout ends the connection:
+// the instance reconnects, with a backoff that starts over once a
+// connection has loaded the copy, and reloads. On Redis Cluster, a message
+// published through another master crosses the cluster bus, which no ping
+// covers; a message lost there is caught by the next reload.
 //
 // The app calls Close when it shuts down, to stop the subscription.
 func WithLocalCache(maxEntries int) Option {
@@ -74,19 +87,34 @@ type CacheStats struct {
 	Fallbacks  int64     // Revoked calls that asked Redis because the copy was not healthy
 }
 
+// reconcileInterval is how often a healthy copy reloads from Redis.
+const reconcileInterval = time.Minute
+
 // localCache is WithLocalCache's copy of the revocation set.
 type localCache struct {
-	rdb     redis.UniversalClient
-	channel string // where Revoke publishes "<until ms> <id>"
-	pattern string // the revocation keys, for SCAN
-	prefix  string // of the keys, stripped to get an ID
-	max     int
-	window  time.Duration // the client's read timeout
-	log     *slog.Logger
+	rdb       redis.UniversalClient
+	channel   string // where Revoke publishes "<until ms> <id>"
+	pattern   string // the revocation keys, for SCAN
+	prefix    string // of the keys, stripped to get an ID
+	max       int
+	window    time.Duration // the client's read timeout
+	reconcile time.Duration
+	log       *slog.Logger
+
+	// base is the origin of fresh. Its monotonic reading makes every
+	// interval here immune to steps of the wall clock.
+	base time.Time
+	// fresh is the newest moment, in ns since base, as of which the copy
+	// is known to hold every revocation Redis held: the start of the last
+	// load, or the sending of the last ping that Redis answered, once
+	// everything received before that answer was applied.
+	fresh atomic.Int64
 
 	mu         sync.RWMutex
 	until      map[string]int64 // session ID -> Unix ms
-	healthy    bool
+	loading    map[string]int64 // applied during a load, kept by it; nil when none runs
+	healthy    bool             // subscribed and loaded
+	full       bool             // an own Revoke found the copy full
 	lastResync time.Time
 	lastSweep  time.Time
 	fallbacks  atomic.Int64
@@ -95,17 +123,19 @@ type localCache struct {
 	done chan struct{}
 }
 
-func newLocalCache(rdb redis.UniversalClient, prefix string, max int, logger *slog.Logger) *localCache {
+func newLocalCache(rdb redis.UniversalClient, cfg config) *localCache {
 	c := &localCache{
-		rdb:     rdb,
-		channel: prefix + "revocations",
-		pattern: escapeGlob(prefix) + "revoked:*",
-		prefix:  prefix + "revoked:",
-		max:     max,
-		window:  readTimeout(rdb),
-		log:     logger.With("component", "redisstore.Revocations"),
-		until:   make(map[string]int64),
-		done:    make(chan struct{}),
+		rdb:       rdb,
+		channel:   cfg.prefix + "revocations",
+		pattern:   escapeGlob(cfg.prefix) + "revoked:*",
+		prefix:    cfg.prefix + "revoked:",
+		max:       cfg.cacheEntries,
+		window:    readTimeout(rdb),
+		reconcile: cfg.reconcile,
+		log:       cfg.logger.With("component", "redisstore.Revocations"),
+		base:      time.Now(),
+		until:     make(map[string]int64),
+		done:      make(chan struct{}),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
@@ -142,73 +172,288 @@ func escapeGlob(s string) string {
 	return b.String()
 }
 
+// now is the time in ns since base, on the monotonic clock.
+func (c *localCache) now() int64 { return int64(time.Since(c.base)) }
+
 // run keeps the copy true until Close: subscribe, load, serve; on any
 // error, unhealthy, and again after a backoff.
 func (c *localCache) run(ctx context.Context) {
 	defer close(c.done)
-	for attempt := 0; ; attempt++ {
-		err := c.serve(ctx)
-		c.setHealthy(false, err)
+	attempt := 0
+	for {
+		loaded, err := c.serve(ctx)
 		if ctx.Err() != nil {
+			c.setUnhealthy()
 			return
 		}
-		wait := retry.Backoff(100*time.Millisecond, attempt, 5*time.Second)
+		if loaded {
+			attempt = 0 // a healthy connection: the next failure is a new one
+		}
+		attempt++
+		wait := retry.Backoff(100*time.Millisecond, attempt-1, 5*time.Second)
 		if errors.Is(err, errTooMany) {
 			wait = time.Minute // a full SCAN is costly: try again rarely
 		}
+		msg := "local revocation cache: reconnecting failed"
+		if c.setUnhealthy() {
+			msg = "local revocation cache unhealthy: asking Redis until it resyncs"
+		}
+		c.log.Warn(msg, "error", err, "attempt", attempt, "retry_in", wait)
 		if retry.System.Sleep(ctx, wait) != nil {
 			return
 		}
 	}
 }
 
-// errTooMany ends a serve whose load found more than maxEntries: the
+// errTooMany ends a serve whose copy would outgrow maxEntries: the
 // instance asks Redis instead, and tries again later.
 var errTooMany = errors.New("more revocations than the local cache holds")
 
-// serve subscribes, loads the set, and then applies what is published
-// until the subscription fails.
-func (c *localCache) serve(ctx context.Context) error {
-	ps := c.rdb.Subscribe(ctx, c.channel)
-	defer ps.Close()
-	if _, err := ps.Receive(ctx); err != nil { // the subscription's confirmation
-		return fmt.Errorf("subscribing: %w", err)
-	}
-	pumped := make(chan error, 1)
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() { pumped <- c.pump(pctx, ps) }()
+// errSilent ends a serve whose ping went unanswered for a read timeout.
+var errSilent = errors.New("subscription: no answer to a ping within the read timeout")
 
-	if err := c.load(ctx); err != nil {
-		return err
+// serve subscribes, loads the set, and then keeps the copy fresh until the
+// subscription fails or ctx ends. loaded reports whether the copy got to
+// answer.
+func (c *localCache) serve(ctx context.Context) (loaded bool, err error) {
+	sctx, cancel := context.WithCancel(ctx)
+	var reader sync.WaitGroup
+	defer reader.Wait()
+	defer cancel()
+	ps := c.rdb.Subscribe(sctx, c.channel)
+	defer ps.Close()
+	// Closing the subscription is what ends a read blocked on a silent
+	// connection at once; a cancelled context alone would wait for the
+	// read timeout.
+	context.AfterFunc(sctx, func() { _ = ps.Close() })
+	if _, err := ps.ReceiveTimeout(sctx, c.window); err != nil { // the subscription's confirmation
+		return false, fmt.Errorf("subscribing: %w", err)
 	}
-	c.setHealthy(true, nil)
-	return <-pumped
+	// One goroutine reads, without a deadline, so that a read never ends
+	// in the middle of a reply; the pings and their deadline are
+	// keepFresh's.
+	inbox := make(chan any, 256)
+	readErr := make(chan error, 1)
+	reader.Go(func() {
+		for {
+			m, err := ps.Receive(sctx)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case inbox <- m:
+			case <-sctx.Done():
+				return
+			}
+		}
+	})
+
+	c.mu.Lock()
+	c.full = false
+	c.mu.Unlock()
+	started := c.now()
+	if err := c.load(sctx); err != nil {
+		return false, err
+	}
+	c.setFresh(started) // everything Redis held then was loaded
+	c.setHealthy()
+	return true, c.keepFresh(sctx, ps, inbox, readErr)
 }
 
-// load reads every revocation under the prefix into the copy.
+// keepFresh applies what is published, pings, and reloads at the
+// reconciliation interval, until something fails. It is the only
+// goroutine that applies messages and answers, in the order received, so
+// that an answer to a ping counts only once everything before it is
+// applied.
+func (c *localCache) keepFresh(ctx context.Context, ps *redis.PubSub, inbox <-chan any, readErr <-chan error) error {
+	tick := time.NewTicker(c.window / 4)
+	defer tick.Stop()
+	var (
+		seq      uint64
+		awaiting bool  // a ping has no answer yet
+		sentAt   int64 // when it was sent, ns since base
+		loadedAt = c.now()
+		batch    = make([]any, 0, cap(inbox))
+	)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-readErr:
+			return fmt.Errorf("subscription: %w", err)
+		case m := <-inbox:
+			batch = append(batch[:0], m)
+		drain:
+			for len(batch) < cap(batch) {
+				select {
+				case m := <-inbox:
+					batch = append(batch, m)
+				default:
+					break drain
+				}
+			}
+			if err := c.applyMessages(ctx, batch); err != nil {
+				return err
+			}
+			for _, m := range batch {
+				if p, ok := m.(*redis.Pong); ok && awaiting && p.Payload == strconv.FormatUint(seq, 10) {
+					c.setFresh(sentAt)
+					awaiting = false
+				}
+			}
+		case <-tick.C:
+			now := c.now()
+			switch {
+			case awaiting && time.Duration(now-sentAt) > c.window:
+				return errSilent
+			case !awaiting:
+				seq++
+				awaiting, sentAt = true, now
+				if err := ps.Ping(ctx, strconv.FormatUint(seq, 10)); err != nil {
+					return fmt.Errorf("subscription ping: %w", err)
+				}
+			}
+			if c.isFull() {
+				return errTooMany
+			}
+			if time.Duration(now-loadedAt) >= c.reconcile {
+				if err := c.load(ctx); err != nil {
+					return err
+				}
+				loadedAt = c.now()
+			}
+			c.sweep()
+		}
+	}
+}
+
+// applyMessages applies the revocations that batch's messages name, as
+// Redis holds them. A message is only a hint: one that Redis does not back
+// (a bare PUBLISH, or a revocation since deleted) changes nothing, and the
+// expiry applied is Redis's.
+func (c *localCache) applyMessages(ctx context.Context, batch []any) error {
+	var ids []string
+	for _, m := range batch {
+		if msg, ok := m.(*redis.Message); ok {
+			if _, id, found := strings.Cut(msg.Payload, " "); found && id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, _ = c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, c.prefix+id)
+		}
+		return nil
+	})
+	for i, id := range ids {
+		if err := c.applyValue(id, cmds[i]); err != nil {
+			return fmt.Errorf("reading a published revocation: %w", err)
+		}
+	}
+	return nil
+}
+
+// applyValue applies the revocation of id that cmd read from Redis. A
+// missing key is no revocation; a failed read is an error, never "not
+// revoked".
+func (c *localCache) applyValue(id string, cmd *redis.StringCmd) error {
+	switch err := cmd.Err(); {
+	case errors.Is(err, redis.Nil):
+		return nil
+	case err != nil:
+		return err
+	}
+	ms, err := cmd.Int64()
+	if err != nil {
+		return nil // not a value Revoke writes: no revocation of ours
+	}
+	if !c.apply(id, ms) {
+		return errTooMany
+	}
+	return nil
+}
+
+// load reads every revocation under the prefix into a new copy, which
+// replaces the old one, keeping what was applied meanwhile.
 func (c *localCache) load(ctx context.Context) error {
 	start := time.Now()
-	scan := func(ctx context.Context, node redis.UniversalClient) error {
+	c.mu.Lock()
+	c.loading = make(map[string]int64)
+	c.mu.Unlock()
+	next := make(map[string]int64)
+	err := c.scan(ctx, next)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	loading := c.loading
+	c.loading = nil
+	if err != nil {
+		return fmt.Errorf("loading the revocations: %w", err)
+	}
+	for id, ms := range loading {
+		next[id] = max(next[id], ms)
+	}
+	if len(next) > c.max {
+		return errTooMany
+	}
+	added := 0
+	for id := range next {
+		if _, ok := c.until[id]; !ok {
+			added++
+		}
+	}
+	initial := c.lastResync.IsZero() || !c.healthy
+	c.until, c.lastResync = next, time.Now()
+	switch {
+	case initial:
+		c.log.Info("revocations loaded into the local cache", "entries", len(next), "took", time.Since(start))
+	case added > 0:
+		// Usually revocations whose messages were still on their way;
+		// otherwise ones whose messages were lost, or set by hand.
+		c.log.Info("local revocation cache reconciled with Redis", "added", added, "entries", len(next))
+	}
+	return nil
+}
+
+// scan reads every revocation under the prefix into into, on every master
+// of a cluster, which go-redis scans at once.
+func (c *localCache) scan(ctx context.Context, into map[string]int64) error {
+	var mu sync.Mutex
+	add := func(id string, ms int64) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if into[id] = ms; len(into) > c.max {
+			return errTooMany
+		}
+		return nil
+	}
+	scanNode := func(ctx context.Context, node redis.UniversalClient) error {
 		iter := node.Scan(ctx, 0, c.pattern, 1000).Iterator()
 		var keys []string
 		flush := func() error {
-			if len(keys) == 0 {
-				return nil
-			}
 			cmds := make([]*redis.StringCmd, len(keys))
-			_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
+			_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for i, k := range keys {
 					cmds[i] = p.Get(ctx, k)
 				}
 				return nil
 			})
-			if err != nil && !errors.Is(err, redis.Nil) {
-				return err
-			}
 			for i, k := range keys {
-				if ms, err := cmds[i].Int64(); err == nil && !c.apply(strings.TrimPrefix(k, c.prefix), ms) {
-					return errTooMany
+				switch err := cmds[i].Err(); {
+				case errors.Is(err, redis.Nil): // expired since SCAN saw it
+				case err != nil:
+					return err
+				default:
+					if ms, err := cmds[i].Int64(); err == nil && ms > time.Now().UnixMilli() {
+						if err := add(strings.TrimPrefix(k, c.prefix), ms); err != nil {
+							return err
+						}
+					}
 				}
 			}
 			keys = keys[:0]
@@ -226,74 +471,47 @@ func (c *localCache) load(ctx context.Context) error {
 		}
 		return flush()
 	}
-	var err error
 	switch rdb := c.rdb.(type) {
 	case *redis.ClusterClient:
-		err = rdb.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return scan(ctx, node) })
+		return rdb.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return scanNode(ctx, node) })
 	case *redis.Ring:
-		err = rdb.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error { return scan(ctx, node) })
+		return rdb.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error { return scanNode(ctx, node) })
 	default:
-		err = scan(ctx, rdb)
-	}
-	if err != nil {
-		return fmt.Errorf("loading the revocations: %w", err)
-	}
-	c.mu.Lock()
-	c.lastResync = time.Now()
-	entries := len(c.until)
-	c.mu.Unlock()
-	c.log.Info("revocations loaded into the local cache", "entries", entries, "took", time.Since(start))
-	return nil
-}
-
-// pump applies published revocations, and pings a silent subscription so
-// that a dead connection is noticed within two read timeouts.
-func (c *localCache) pump(ctx context.Context, ps *redis.PubSub) error {
-	for {
-		msg, err := ps.ReceiveTimeout(ctx, c.window)
-		if err != nil {
-			if ne, ok := errors.AsType[net.Error](err); !ok || !ne.Timeout() || ctx.Err() != nil {
-				return fmt.Errorf("subscription: %w", err)
-			}
-			pctx, cancel := context.WithTimeout(ctx, c.window)
-			err := ps.Ping(pctx)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("subscription ping: %w", err)
-			}
-			c.sweep()
-			continue
-		}
-		if m, ok := msg.(*redis.Message); ok {
-			ms, id, found := strings.Cut(m.Payload, " ")
-			if v, err := strconv.ParseInt(ms, 10, 64); found && err == nil && id != "" && !c.apply(id, v) {
-				return errTooMany
-			}
-		}
-		c.sweep()
+		return scanNode(ctx, rdb)
 	}
 }
 
-// apply records a revocation, never shortening one. It reports false,
-// and the copy is no longer healthy, when the copy would outgrow its
-// bound: it stops growing, and the instance asks Redis instead.
+// apply records a revocation, never shortening one: one that Redis holds,
+// or that this instance has just written there, so that its own Revoked
+// sees it at once. It reports false, and the copy is no longer healthy,
+// when the copy would outgrow its bound: it stops growing, the instance
+// asks Redis instead, and keepFresh tries a full load later.
 func (c *localCache) apply(id string, ms int64) bool {
 	if ms <= time.Now().UnixMilli() {
 		return true
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.loading != nil {
+		c.loading[id] = max(c.loading[id], ms)
+	}
 	cur, ok := c.until[id]
 	switch {
-	case ok && ms > cur:
+	case ok:
+		c.until[id] = max(cur, ms)
+	case len(c.until) < c.max:
 		c.until[id] = ms
-	case !ok && len(c.until) < c.max:
-		c.until[id] = ms
-	case !ok:
-		c.healthy = false
+	default:
+		c.healthy, c.full = false, true
 		return false
 	}
 	return true
+}
+
+func (c *localCache) isFull() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.full
 }
 
 // sweep forgets expired revocations, at most once a read timeout: a
@@ -313,28 +531,49 @@ func (c *localCache) sweep() {
 	}
 }
 
-func (c *localCache) setHealthy(healthy bool, cause error) {
-	c.mu.Lock()
-	changed := c.healthy != healthy
-	c.healthy = healthy
-	if !healthy {
-		clear(c.until) // reloaded in full before it is trusted again
-	}
-	c.mu.Unlock()
-	switch {
-	case changed && healthy:
-		c.log.Info("local revocation cache healthy: answering from memory")
-	case changed:
-		c.log.Warn("local revocation cache unhealthy: asking Redis until it resyncs", "error", cause)
+// setFresh moves fresh forward to at, never back.
+func (c *localCache) setFresh(at int64) {
+	for {
+		cur := c.fresh.Load()
+		if at <= cur || c.fresh.CompareAndSwap(cur, at) {
+			return
+		}
 	}
 }
 
-// revoked answers from memory, and ok is false when the copy is not
-// healthy.
+func (c *localCache) setHealthy() {
+	c.mu.Lock()
+	changed := !c.healthy
+	c.healthy = true
+	c.mu.Unlock()
+	if changed {
+		c.log.Info("local revocation cache healthy: answering from memory")
+	}
+}
+
+// setUnhealthy stops answers from memory and forgets the copy, which is
+// reloaded in full before it is trusted again. It reports whether the
+// copy was healthy.
+func (c *localCache) setUnhealthy() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	was := c.healthy
+	c.healthy = false
+	clear(c.until)
+	return was
+}
+
+// answering reports whether answers come from memory: the copy is loaded
+// and was known to be current within the last read timeout. c.mu is held.
+func (c *localCache) answering() bool {
+	return c.healthy && time.Duration(c.now()-c.fresh.Load()) <= c.window
+}
+
+// revoked answers from memory, and ok is false when the copy may not.
 func (c *localCache) revoked(id string) (revoked, ok bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if !c.healthy {
+	if !c.answering() {
 		c.fallbacks.Add(1)
 		return false, false
 	}
@@ -345,7 +584,7 @@ func (c *localCache) revoked(id string) (revoked, ok bool) {
 func (c *localCache) stats() CacheStats {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return CacheStats{Entries: len(c.until), Healthy: c.healthy, LastResync: c.lastResync, Fallbacks: c.fallbacks.Load()}
+	return CacheStats{Entries: len(c.until), Healthy: c.answering(), LastResync: c.lastResync, Fallbacks: c.fallbacks.Load()}
 }
 
 func (c *localCache) close() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -33,12 +34,13 @@ type config struct {
 	prefix     string
 	maxEntries int64
 
-	cacheEntries int // WithLocalCache; 0: none
+	cacheEntries int           // WithLocalCache; 0: none
+	reconcile    time.Duration // how often a healthy local cache reloads from Redis
 	logger       *slog.Logger
 }
 
 func newConfig(rdb redis.UniversalClient, forQueue bool, opts []Option) (config, error) {
-	c := config{forQueue: forQueue, prefix: defaultPrefix, maxEntries: defaultMaxEntries, logger: slog.Default()}
+	c := config{forQueue: forQueue, prefix: defaultPrefix, maxEntries: defaultMaxEntries, reconcile: reconcileInterval, logger: slog.Default()}
 	if rdb == nil {
 		return c, configError("nil Redis client")
 	}

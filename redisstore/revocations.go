@@ -35,7 +35,7 @@ func NewRevocations(rdb redis.UniversalClient, opts ...Option) (*Revocations, er
 	}
 	r := &Revocations{rdb: rdb, prefix: cfg.prefix, channel: cfg.prefix + "revocations"}
 	if cfg.cacheEntries > 0 {
-		r.cache = newLocalCache(rdb, cfg.prefix, cfg.cacheEntries, cfg.logger)
+		r.cache = newLocalCache(rdb, cfg)
 	}
 	return r, nil
 }
@@ -95,6 +95,9 @@ func (r *Revocations) Revoke(ctx context.Context, id string, until time.Time) er
 	}
 	if err := revokeScript.Run(ctx, r.rdb, []string{r.key(id)}, strconv.FormatInt(ms, 10), r.channel, id).Err(); err != nil {
 		return fmt.Errorf("redisstore: revoke: %w", err)
+	}
+	if r.cache != nil {
+		r.cache.apply(id, ms) // seen by this instance at once
 	}
 	return nil
 }

@@ -53,6 +53,7 @@ type Server struct {
 	port   int
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has exited; nil when never started
+	paused bool          // stopped with SIGSTOP (Pause)
 }
 
 // errPortInUse means the chosen port was taken between picking and binding.
@@ -225,6 +226,7 @@ func (s *Server) stopLocked(sig syscall.Signal) {
 	if !s.runningLocked() {
 		return
 	}
+	s.resumeLocked() // a stopped process would not act on SIGTERM
 	_ = s.cmd.Process.Signal(sig)
 	t := time.NewTimer(stopTimeout)
 	defer t.Stop()
@@ -237,6 +239,39 @@ func (s *Server) stopLocked(sig syscall.Signal) {
 	}
 	// A child Redis forked (an append-only file rewrite) goes too.
 	killGroup(s.cmd)
+}
+
+// Pause stops the server's processes with SIGSTOP, as a hung host would:
+// its connections stay open, and nothing it was sent is answered until
+// Resume. The server is resumed before it is stopped at the end of the
+// test.
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.runningLocked() {
+		s.t.Fatal("redistest: Pause of a server that is not running")
+	}
+	if err := pauseGroup(s.cmd); err != nil {
+		s.t.Fatalf("redistest: SIGSTOP: %v", err)
+	}
+	s.paused = true
+}
+
+// Resume continues a server stopped by Pause (SIGCONT).
+func (s *Server) Resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resumeLocked()
+}
+
+func (s *Server) resumeLocked() {
+	if s.paused {
+		if err := continueGroup(s.cmd); err != nil {
+			s.t.Errorf("redistest: SIGCONT: %v", err)
+		}
+		s.paused = false
+	}
 }
 
 // Restart stops the server gracefully and starts it again on the same port
