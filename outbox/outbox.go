@@ -198,8 +198,10 @@ func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 // Drain delivers the entries that are due now, one after another, and
 // returns when none is left due, or when ctx ends (with ctx.Err()). Entries
 // that fail again are scheduled for later, as Run would. It is for
-// operators and tests; an app runs Run. A queue error ends it.
+// operators and tests; an app runs Run. A queue error ends it, as does a
+// queue that keeps handing out the same unreadable entry.
 func (o *Outbox) Drain(ctx context.Context) error {
+	var streak unreadableStreak
 	for {
 		worked, err := o.step(ctx)
 		if cerr := ctx.Err(); cerr != nil {
@@ -207,8 +209,11 @@ func (o *Outbox) Drain(ctx context.Context) error {
 		}
 		if errors.Is(err, ErrUnreadableEntry) {
 			o.logUnreadable(ctx, err)
-			continue
+			if streak.next(ctx, o.queue) {
+				continue
+			}
 		}
+		streak = unreadableStreak{}
 		if err != nil {
 			return fmt.Errorf("outbox: drain: %w", err)
 		}
@@ -218,6 +223,28 @@ func (o *Outbox) Drain(ctx context.Context) error {
 	}
 }
 
+// unreadableStreak counts the unreadable entries a worker has claimed in
+// a row. A queue sets each one aside (hidden for its lease, or dropped),
+// so it cannot hand out more of them in a row than it held when the streak
+// began; past that it is handing out the same entries again, and claiming
+// at once would be a hot loop.
+type unreadableStreak struct {
+	claims, limit int64
+}
+
+// next counts one more unreadable entry, and reports whether the worker
+// may claim again at once.
+func (s *unreadableStreak) next(ctx context.Context, q Queue) bool {
+	if s.claims == 0 {
+		s.limit = 0 // a queue that cannot be counted gets no streak
+		if n, err := q.Len(ctx); err == nil {
+			s.limit = n
+		}
+	}
+	s.claims++
+	return s.claims <= s.limit
+}
+
 // logUnreadable reports an entry the queue could not read and set aside.
 func (o *Outbox) logUnreadable(ctx context.Context, err error) {
 	o.cfg.logger.LogAttrs(ctx, slog.LevelError, "outbox: unreadable entry set aside", slog.Any("error", err))
@@ -225,22 +252,27 @@ func (o *Outbox) logUnreadable(ctx context.Context, err error) {
 
 // Run delivers due entries until ctx ends, and then returns ctx.Err(). A
 // queue error (Redis down, say) is logged and retried at the poll interval;
-// it does not stop Run. Run may be called from several goroutines.
+// it does not stop Run. An unreadable entry is logged, and Run claims the
+// next one at once. Run may be called from several goroutines.
 func (o *Outbox) Run(ctx context.Context) error {
+	var streak unreadableStreak
 	for {
 		worked, err := o.step(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		switch {
-		case errors.Is(err, ErrUnreadableEntry):
-			// The queue set the entry aside. Idling before the next claim
-			// bounds the cost of a queue that keeps handing such entries
-			// out (a key rotation, say) to one claim per poll interval.
+		if errors.Is(err, ErrUnreadableEntry) {
+			// The queue set the entry aside, so the next claim moves on:
+			// claim again at once, or every such entry ahead of a
+			// deliverable logout would hold it up by a poll interval.
 			o.logUnreadable(ctx, err)
-		case err != nil:
+			if streak.next(ctx, o.queue) {
+				continue
+			}
+		} else if err != nil {
 			o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "outbox: queue unavailable", slog.Any("error", err))
 		}
+		streak = unreadableStreak{}
 		if worked {
 			continue
 		}

@@ -308,11 +308,13 @@ func (b brokenQueue) Ack(context.Context, Entry) error                { return b
 func (b brokenQueue) Release(context.Context, Entry, time.Time) error { return b.err }
 func (b brokenQueue) Len(context.Context) (int64, error)              { return 0, b.err }
 
-// unreadableQueue hands out nothing but unreadable entries, as a Redis
-// queue full of entries sealed under another key does. It counts claims,
+// unreadableQueue hands out nothing but unreadable entries, and the same
+// one again and again, as a queue that fails to set them aside would. Len
+// reports held entries, or fails when held is negative. It counts claims,
 // and ends the run itself if the worker spins.
 type unreadableQueue struct {
 	brokenQueue
+	held   int64
 	claims int
 	stop   context.CancelFunc
 }
@@ -325,31 +327,147 @@ func (q *unreadableQueue) Claim(context.Context, time.Time, time.Duration) (Entr
 	return Entry{}, false, fmt.Errorf("entry x: %w", ErrUnreadableEntry)
 }
 
+func (q *unreadableQueue) Len(ctx context.Context) (int64, error) {
+	if q.held < 0 {
+		return q.brokenQueue.Len(ctx)
+	}
+	return q.held, nil
+}
+
 // TestRunIdlesAfterAnUnreadableEntry is security finding 3: an entry
 // sealed under another key made Run loop without waiting, 609 log lines
-// and 6,000 Redis commands a second.
+// and 6,000 Redis commands a second. A queue that sets each unreadable
+// entry aside cannot hand out more of them in a row than it holds; one
+// that keeps handing out the same entry gets that many claims, and one
+// more, per poll interval.
 func TestRunIdlesAfterAnUnreadableEntry(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		q := &unreadableQueue{brokenQueue: brokenQueue{errors.New("unused")}, stop: cancel}
-		logs := &testutil.Buffer{}
-		o, err := New(senderFunc(func(context.Context, string) error { return nil }), q,
-			WithPollInterval(time.Second), logger(logs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error)
-		go func() { done <- o.Run(ctx) }()
-		time.Sleep(10*time.Second + time.Millisecond)
-		cancel()
-		<-done
-		if q.claims > 11 {
-			t.Fatalf("%d claims in 10 s with a 1 s poll interval; want at most 11", q.claims)
-		}
-		if n := strings.Count(logs.String(), "unreadable entry"); n != q.claims {
-			t.Fatalf("%d log lines for %d unreadable entries", n, q.claims)
-		}
-	})
+	tests := []struct {
+		name      string
+		held      int64
+		wantClaim int // at most, per poll interval
+	}{
+		{"Len fails", -1, 1},
+		{"Len says one entry", 1, 2},
+		{"Len says 50 entries", 50, 51},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				q := &unreadableQueue{brokenQueue: brokenQueue{errors.New("unused")}, held: tt.held, stop: cancel}
+				logs := &testutil.Buffer{}
+				o, err := New(senderFunc(func(context.Context, string) error { return nil }), q,
+					WithPollInterval(time.Second), logger(logs))
+				if err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error)
+				go func() { done <- o.Run(ctx) }()
+				time.Sleep(10*time.Second + time.Millisecond)
+				cancel()
+				<-done
+				if want := 11 * tt.wantClaim; q.claims > want {
+					t.Fatalf("%d claims in 10 s with a 1 s poll interval; want at most %d", q.claims, want)
+				}
+				if n := strings.Count(logs.String(), "unreadable entry"); n != q.claims {
+					t.Fatalf("%d log lines for %d unreadable entries", n, q.claims)
+				}
+			})
+		})
+	}
+}
+
+// TestDrainStopsOnAQueueThatKeepsHandingOutUnreadableEntries: Drain used
+// to claim again and again until its context ended.
+func TestDrainStopsOnAQueueThatKeepsHandingOutUnreadableEntries(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	q := &unreadableQueue{brokenQueue: brokenQueue{errors.New("unused")}, held: 3, stop: cancel}
+	o, err := New(senderFunc(func(context.Context, string) error { return nil }), q, WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Drain(ctx); !errors.Is(err, ErrUnreadableEntry) || q.claims != 4 {
+		t.Fatalf("Drain = %v after %d claims; want ErrUnreadableEntry after 4 (the 3 entries the queue holds, and the one that repeats)", err, q.claims)
+	}
+}
+
+// setAsideQueue is a MemoryQueue whose entries with a token that starts
+// with "foreign" or "corrupt" cannot be read, as redisstore.Queue's entries
+// sealed under another key, or corrupt, cannot: Claim reports each one,
+// and sets it aside as redisstore.Queue does, a foreign one hidden for its
+// lease and a corrupt one dropped.
+type setAsideQueue struct{ *MemoryQueue }
+
+func (q setAsideQueue) Claim(ctx context.Context, now time.Time, lease time.Duration) (Entry, bool, error) {
+	e, ok, err := q.MemoryQueue.Claim(ctx, now, lease)
+	switch {
+	case !ok || err != nil:
+		return e, ok, err
+	case strings.HasPrefix(e.Token, "corrupt"):
+		err = q.Ack(ctx, e)
+	case !strings.HasPrefix(e.Token, "foreign"):
+		return e, true, nil
+	}
+	return Entry{}, false, errors.Join(fmt.Errorf("entry %s: %w", e.ID, ErrUnreadableEntry), err)
+}
+
+// TestUnreadableEntriesDoNotHoldUpALogout: each unreadable entry ahead of
+// a deliverable logout used to cost a poll interval, so that 100 of them
+// held a real logout up for 100 s.
+func TestUnreadableEntriesDoNotHoldUpALogout(t *testing.T) {
+	const poll, lease = time.Second, 30 * time.Second
+	for _, n := range []int{1, 100, 1000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				q := setAsideQueue{newMemoryQueue(t, n+1)}
+				start := time.Now()
+				for i := range n {
+					kind := []string{"foreign", "corrupt"}[i%2]
+					if err := q.Enqueue(ctx, fmt.Sprint(kind, i), start.Add(-time.Minute)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := q.Enqueue(ctx, "real", start); err != nil {
+					t.Fatal(err)
+				}
+				delivered := make(chan time.Time, 1)
+				logs := &testutil.Buffer{}
+				o, err := New(senderFunc(func(_ context.Context, tok string) error {
+					if tok == "real" {
+						delivered <- time.Now()
+					}
+					return nil
+				}), q, WithPollInterval(poll), WithLease(lease), logger(logs))
+				if err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error)
+				go func() { done <- o.Run(ctx) }()
+				defer func() { cancel(); <-done }()
+
+				if d := (<-delivered).Sub(start); d >= poll {
+					t.Fatalf("the real logout was delivered after %v (%d poll intervals) behind %d unreadable entries; want less than one poll interval",
+						d, d/poll, n)
+				}
+				// The log is bounded: the corrupt entries are gone, and the
+				// foreign ones are logged once per lease, not once per poll.
+				foreign := (n + 1) / 2
+				for leases, want := range []int{n, n + foreign, n + 2*foreign} {
+					time.Sleep(lease - poll)
+					if got := strings.Count(logs.String(), "unreadable entry"); got != want {
+						t.Fatalf("%d log lines in %d leases for %d unreadable entries, %d of them foreign; want %d",
+							got, leases+1, n, foreign, want)
+					}
+					time.Sleep(poll)
+				}
+				if left, _ := q.Len(ctx); left != int64(foreign) {
+					t.Fatalf("%d entries left, want the %d foreign ones", left, foreign)
+				}
+			})
+		})
+	}
 }
 
 // senderFunc is a Sender in a function.

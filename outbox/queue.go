@@ -56,7 +56,8 @@ func (e Entry) String() string {
 
 // ErrUnreadableEntry is matched by the error a Queue's Claim returns for an
 // entry it could not read (a token that does not decrypt, say) and has set
-// aside or dropped. The Outbox logs it at Error and carries on.
+// aside (hidden for the lease) or dropped, so that the next Claim moves on.
+// The Outbox logs it at Error and claims again at once.
 var ErrUnreadableEntry = errors.New("outbox: queued entry unreadable")
 
 // ErrQueueFull is matched by the error a bounded Queue's Enqueue returns

@@ -90,7 +90,9 @@ return 1
 // claimScript hands out the entry that has been due the longest: it moves
 // the entry's visible-at time to the end of the lease and records the new
 // lease token, and returns {id, sealed token, enqueued-at, attempts}. An
-// index member whose hash is missing is removed and the next one tried.
+// index member whose hash is missing (evicted, or deleted by hand) is
+// removed and the next one tried; after 16 of them, which bounds the time
+// the script holds Redis, it returns 0 to be run again.
 //
 // KEYS[1]: due set; KEYS[2]: entry-key prefix.
 // ARGV[1]: now (ms); ARGV[2]: end of the lease (ms); ARGV[3]: lease token.
@@ -107,7 +109,7 @@ for _ = 1, 16 do
   end
   redis.call('ZREM', KEYS[1], id)
 end
-return false
+return 0
 `)
 
 // ackScript removes an entry if the caller still holds its lease.
@@ -163,8 +165,18 @@ func (q *Queue) Enqueue(ctx context.Context, token string, now time.Time) error 
 // Either way the next Claim moves on to other entries.
 func (q *Queue) Claim(ctx context.Context, now time.Time, lease time.Duration) (outbox.Entry, bool, error) {
 	leaseToken := randomHex(16)
-	res, err := claimScript.Run(ctx, q.rdb, []string{q.due, q.entryPrefix},
-		now.UnixMilli(), now.Add(lease).UnixMilli(), leaseToken).Slice()
+	var cmd *redis.Cmd
+	for {
+		cmd = claimScript.Run(ctx, q.rdb, []string{q.due, q.entryPrefix},
+			now.UnixMilli(), now.Add(lease).UnixMilli(), leaseToken)
+		// 0 is the script's "removed members without an entry; run me
+		// again": giving up there would report nothing due while an
+		// entry is, and hold it up for a poll interval.
+		if n, err := cmd.Int(); err != nil || n != 0 {
+			break
+		}
+	}
+	res, err := cmd.Slice()
 	if errors.Is(err, redis.Nil) {
 		return outbox.Entry{}, false, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/centralauth-go/logout/internal/redistest"
+	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/redisstore"
 	"github.com/centralauth-go/logout/remote"
@@ -567,3 +569,139 @@ func TestQueueStats(t *testing.T) {
 		t.Fatalf("Stats = %+v, %v; want 3 pending, oldest %v, 1 attempted", st, err, t0)
 	}
 }
+
+// TestRunDeliversPastUnreadableEntries: each unreadable entry ahead of a
+// deliverable logout used to cost Run a poll interval, so that 100 of them
+// held a real logout up for 100 poll intervals. The poll interval here is
+// an hour: the real logout arrives only if Run claims again at once.
+func TestRunDeliversPastUnreadableEntries(t *testing.T) {
+	const bad = 100
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	otherKey := bytes.Repeat([]byte{0x17}, 32)
+	now := time.Now()
+	ahead := now.Add(-time.Minute)
+	tests := []struct {
+		name string
+		// plant puts one bad entry, numbered i, in the queue with prefix.
+		plant     func(t *testing.T, prefix string, i int)
+		wantLog   bool // each bad entry is logged once
+		wantOwner bool // left for owner, the instance with otherKey
+	}{
+		{"sealed under another key", func(t *testing.T, prefix string, i int) {
+			mustEnqueue(t, newOtherQueue(t, rdb, otherKey, prefix), fmt.Sprint("foreign-", i), ahead)
+		}, true, true},
+		{"sealed under another key, past the maximum age", func(t *testing.T, prefix string, i int) {
+			mustEnqueue(t, newOtherQueue(t, rdb, otherKey, prefix), fmt.Sprint("foreign-", i), now.Add(-25*time.Hour))
+		}, true, false},
+		{"corrupt", func(t *testing.T, prefix string, i int) {
+			id := fmt.Sprint("corrupt-", i)
+			rdb.HSet(t.Context(), prefix+"outbox:e:"+id, "tok", "x", "enq", ahead.UnixMilli(), "att", 0)
+			rdb.ZAdd(t.Context(), prefix+"outbox:due", redis.Z{Score: float64(ahead.UnixMilli()), Member: id})
+		}, true, false},
+		// A hash that Redis evicted (an allkeys maxmemory policy) or that
+		// was deleted by hand: Claim used to give up after 16 of them and
+		// report nothing due.
+		{"index member without an entry", func(t *testing.T, prefix string, i int) {
+			rdb.ZAdd(t.Context(), prefix+"outbox:due", redis.Z{Score: float64(ahead.UnixMilli()), Member: fmt.Sprint("gone-", i)})
+		}, false, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := fmt.Sprintf("{r%d}:", i)
+			q := newQueue(t, rdb, redisstore.WithPrefix(prefix))
+			for j := range bad {
+				tt.plant(t, prefix, j)
+			}
+			mustEnqueue(t, q, "real", now)
+
+			var (
+				mu   sync.Mutex
+				sent []string
+			)
+			logs := &testutil.Buffer{}
+			o, err := outbox.New(senderFunc(func(_ context.Context, tok string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				sent = append(sent, tok)
+				return nil
+			}), q, outbox.WithPollInterval(time.Hour), outbox.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error)
+			go func() { done <- o.Run(ctx) }()
+			delivered := func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(sent) == 1 && sent[0] == "real"
+			}
+			testutil.WaitFor(t, 10*time.Second, "Run to deliver the real logout", delivered, func() string {
+				n, _ := q.Len(t.Context())
+				return fmt.Sprintf("%d entries left, %d unreadable ones logged", n, strings.Count(logs.String(), "unreadable entry"))
+			})
+			cancel()
+			<-done
+
+			wantLogged := 0
+			if tt.wantLog {
+				wantLogged = bad
+			}
+			if n := strings.Count(logs.String(), "unreadable entry"); n != wantLogged {
+				t.Fatalf("%d unreadable entries logged, want %d", n, wantLogged)
+			}
+			if !tt.wantOwner {
+				wantLen(t, q, 0)
+				return
+			}
+			// Hidden for this instance's lease, then there for the
+			// instance that has their key, no attempt counted.
+			wantLen(t, q, bad)
+			mustNotClaim(t, q, now.Add(time.Second))
+			owner := newOtherQueue(t, rdb, otherKey, prefix)
+			got := map[string]bool{}
+			for range bad {
+				e := mustClaim(t, owner, time.Now().Add(time.Minute))
+				if e.Attempts != 0 || !strings.HasPrefix(e.Token, "foreign-") {
+					t.Fatalf("owner claimed %+v, want a foreign entry with no attempt counted", e)
+				}
+				got[e.Token] = true
+			}
+			if len(got) != bad {
+				t.Fatalf("owner claimed %d distinct entries, want %d", len(got), bad)
+			}
+		})
+	}
+}
+
+// TestQueueClaimSkipsIndexMembersWithoutAnEntry: Claim used to give up
+// after 16 members of the due set whose hash was gone, and report nothing
+// due while an entry was.
+func TestQueueClaimSkipsIndexMembersWithoutAnEntry(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	q := newQueue(t, rdb)
+	for i := range 100 {
+		rdb.ZAdd(t.Context(), "centralauth:outbox:due", redis.Z{Score: float64(t0.UnixMilli() - 1), Member: fmt.Sprint("gone-", i)})
+	}
+	mustEnqueue(t, q, "real", t0)
+	if e := mustClaim(t, q, t0); e.Token != "real" {
+		t.Fatalf("claimed %q, want real", e.Token)
+	}
+	wantLen(t, q, 1)
+}
+
+func newOtherQueue(t *testing.T, rdb redis.UniversalClient, key []byte, prefix string) *redisstore.Queue {
+	t.Helper()
+	q, err := redisstore.NewQueue(rdb, key, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// senderFunc is an outbox.Sender in a function.
+type senderFunc func(ctx context.Context, token string) error
+
+func (f senderFunc) Logout(ctx context.Context, token string) error { return f(ctx, token) }
