@@ -8,10 +8,20 @@ BENCHCOUNT ?= 6
 # FUZZSCALE multiplies every fuzz target's execution budget below.
 FUZZSCALE  ?= 1
 
-# package:FuzzTarget:executions, one short pass each in `make test` (about
-# 5 s each on a 2-core machine). Budgets count executions rather than time:
-# a -fuzztime duration races the fuzz coordinator's deadline in Go 1.26 and
-# fails spuriously with "context deadline exceeded" (go.dev/issue/75804).
+# Every fuzz target, as package:FuzzTarget:executions.
+#
+# `make test` runs each target over its committed seed corpus only (its f.Add
+# seeds and <package>/testdata/fuzz/<FuzzTarget>/): the same inputs every run,
+# so it cannot fail on a new random input. It also fails when a target has no
+# committed corpus, or a Fuzz function in the repository is not listed here.
+#
+# `make fuzz`, which `make test` does not run, explores: -fuzz on each target
+# for its executions times FUZZSCALE (about 5 s each on a 2-core machine at
+# FUZZSCALE=1). A failing input is written to that corpus directory: fix the
+# bug and commit the input, so that `make test` checks it from then on.
+# Budgets count executions rather than time: a -fuzztime duration races the
+# fuzz coordinator's deadline in Go 1.26 and fails spuriously with "context
+# deadline exceeded" (go.dev/issue/75804).
 FUZZ_TARGETS := \
 	./returnto:FuzzCheck:400000 \
 	./session:FuzzStoreLoad:40000 \
@@ -24,7 +34,7 @@ FUZZ_TARGETS := \
 # System programs the tests drive for real, as program:debian-package.
 SYSTEM_DEPS := chromium:chromium redis-server:redis-server /usr/bin/time:time
 
-.PHONY: all run test deps vet unit fuzz bench loadtest fmt-check
+.PHONY: all run test deps vet unit fuzz-seeds fuzz bench loadtest fmt-check
 
 all: test
 
@@ -32,8 +42,9 @@ all: test
 run:
 	$(GO) run ./examples/chi-app
 
-## test: vet, the whole suite with -race, then a short fuzz pass.
-test: deps fmt-check vet unit fuzz
+## test: vet, the whole suite with -race, then every fuzz target over its
+## committed seed corpus.
+test: deps fmt-check vet unit fuzz-seeds
 
 ## deps: install the system programs the tests need, if missing.
 deps:
@@ -61,6 +72,21 @@ vet:
 unit:
 	CENTRALAUTH_REQUIRE_SYSTEM_DEPS=1 $(GO) test -race -count=1 ./...
 
+## fuzz-seeds: every fuzz target over its committed seed corpus, no new inputs.
+fuzz-seeds:
+	@set -e; listed=""; for t in $(FUZZ_TARGETS); do \
+		IFS=: read -r pkg name n <<<"$$t"; listed="$$listed $$name"; \
+		corpus="$$pkg/testdata/fuzz/$$name"; \
+		if [ -z "$$(ls -A "$$corpus" 2>/dev/null)" ]; then echo "$$name: no committed seed corpus in $$corpus"; exit 1; fi; \
+		out=$$($(GO) test -race -count=1 -run="^$$name$$" -v $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
+		grep -q "^--- PASS: $$name " <<<"$$out" || { echo "$$name: no such fuzz target in $$pkg"; exit 1; }; \
+		echo "fuzz seeds $$pkg $$name: $$(ls "$$corpus" | wc -l) committed inputs"; \
+	done; \
+	for name in $$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | cut -d' ' -f2); do \
+		case "$$listed " in *" $$name "*) ;; *) echo "$$name is not in the Makefile's FUZZ_TARGETS"; exit 1;; esac; \
+	done
+
+## fuzz: explore, with new random inputs; not part of `make test`.
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		IFS=: read -r pkg name n <<<"$$t"; n=$$((n * $(FUZZSCALE))); \

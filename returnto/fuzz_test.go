@@ -8,9 +8,9 @@ import (
 	"github.com/centralauth-go/logout/returnto"
 )
 
-// FuzzCheck holds Check to the promise that matters: whatever it accepts, a
-// browser following it as a Location header stays on this origin or on an
-// allowed host.
+// FuzzCheck holds Check to the promise that matters: whatever it accepts,
+// net/url parses, and a browser following it as a Location header stays on
+// this origin or on an allowed host.
 func FuzzCheck(f *testing.F) {
 	for _, s := range []string{
 		"/", "/a/b?c=d#e", "//evil.example", `/\evil.example`, "/.//x", "/%2e%2e//x",

@@ -50,6 +50,17 @@ func checkPath(raw string, classes uint8) *UnsafeError {
 	return nil
 }
 
+// wellFormedEscapes reports whether every "%" in s starts a "%XX" escape.
+func wellFormedEscapes(s string) bool {
+	for i := strings.IndexByte(s, '%'); i >= 0; i = strings.IndexByte(s, '%') {
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return false
+		}
+		s = s[i+3:]
+	}
+	return true
+}
+
 // resolvesProtocolRelative runs the URL standard's dot-segment removal on
 // the segments of a path (without its leading "/") and reports whether the
 // result starts with "//": that is, whether it has two or more segments and

@@ -108,17 +108,16 @@ func (p *Policy) Check(raw string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	nonASCII := classes&classNonASCII != 0
 	if raw[0] == '/' {
 		if err := checkPath(raw, classes); err != nil {
 			return "", err
 		}
-		if nonASCII {
+		if classes&classNonASCII != 0 {
 			return escapeNonASCII(raw), nil
 		}
 		return raw, nil
 	}
-	return p.checkAbsolute(raw, nonASCII)
+	return p.checkAbsolute(raw, classes)
 }
 
 // Byte classes, as bit flags, for the one pass over every value.
@@ -179,7 +178,7 @@ func scanBytes(raw string) (classes uint8, err *UnsafeError) {
 	return classes, nil
 }
 
-func (p *Policy) checkAbsolute(raw string, nonASCII bool) (string, error) {
+func (p *Policy) checkAbsolute(raw string, classes uint8) (string, error) {
 	scheme, rest, ok := cutScheme(raw)
 	if !ok {
 		return "", errScheme
@@ -213,7 +212,12 @@ func (p *Policy) checkAbsolute(raw string, nonASCII bool) (string, error) {
 	if !p.allowed(canon, port, defaultPort) {
 		return "", errHostNotAllowed
 	}
-	if canon == host && raw[:len(scheme)] == scheme && !nonASCII {
+	// As on a path: a malformed escape anywhere is refused, so that net/url
+	// and the app behind it can parse every URL that Check lets through.
+	if classes&classPercent != 0 && !wellFormedEscapes(tail) {
+		return "", errBadEscape
+	}
+	if canon == host && raw[:len(scheme)] == scheme && classes&classNonASCII == 0 {
 		return raw, nil
 	}
 	var b strings.Builder

@@ -2,6 +2,7 @@ package returnto_test
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,6 +137,47 @@ func TestCheckAbsoluteURLs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := p.Check(tt.in)
 			assertVerdict(t, tt.in, got, err, tt.want)
+		})
+	}
+}
+
+// TestCheckAbsoluteURLEscapes holds an accepted absolute URL to what the
+// relative form already meets: every "%" starts a well-formed escape, so
+// net/url, and the app's own router behind it, can parse what Check lets
+// through. FuzzCheck found "https://app.example.com/%" accepted.
+func TestCheckAbsoluteURLEscapes(t *testing.T) {
+	p := mustPolicy(t, "app.example.com")
+	tests := []struct {
+		name, in, want string
+	}{
+		{"valid escapes", "https://app.example.com/a%20b?q=%2F#%7E", "https://app.example.com/a%20b?q=%2F#%7E"},
+		{"escaped non-ASCII byte", "https://app.example.com/%e4", "https://app.example.com/%e4"},
+
+		{"lone percent in path", "https://app.example.com/%", ""},
+		{"percent ending the path", "https://app.example.com/100%", ""},
+		{"one hex digit", "https://app.example.com/a%2", ""},
+		{"non-hex digits", "https://app.example.com/%zz", ""},
+		{"non-hex second digit", "https://app.example.com/%2g", ""},
+		{"in the fragment", "https://app.example.com/#%zz", ""},
+		{"in the query", "https://app.example.com/?a=%zz", ""},
+		{"in a query with no path", "https://app.example.com?%", ""},
+		{"after a non-ASCII character", "https://app.example.com/ä%", ""},
+		{"after a rewritten host", "HTTPS://APP.EXAMPLE.COM/%zz", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.Check(tt.in)
+			assertVerdict(t, tt.in, got, err, tt.want)
+			if err != nil {
+				return
+			}
+			u, err := url.Parse(got)
+			if err != nil {
+				t.Fatalf("Check(%q) = %q, which net/url cannot parse: %v", tt.in, got, err)
+			}
+			if u.Host != "app.example.com" {
+				t.Fatalf("Check(%q) = %q: net/url reads host %q", tt.in, got, u.Host)
+			}
 		})
 	}
 }

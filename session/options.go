@@ -33,7 +33,7 @@ const (
 	defaultTokenCookieName = "access_token" // the Node library's
 	defaultMaxAge          = 24 * time.Hour
 	// defaultMaxRevocations bounds the list NewStore makes: 100,000
-	// entries is about 12 MB.
+	// entries is about 14 MB.
 	defaultMaxRevocations = 100_000
 	// minHashKeyLen is the least HMAC-SHA256 key length that NewStore accepts.
 	minHashKeyLen = 32

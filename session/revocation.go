@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -34,17 +35,27 @@ var ErrRevoked = errors.New("session: session was logged out")
 // revoked".
 var ErrRevocationUnavailable = errors.New("session: revocation list unavailable")
 
-type revokedError struct{}
+// revokedError matches ErrRevoked and ErrInvalidSession; its text says
+// why the session is refused.
+type revokedError string
 
-func (revokedError) Error() string { return ErrRevoked.Error() }
+func (e revokedError) Error() string { return string(e) }
 func (revokedError) Is(target error) bool {
 	return target == ErrRevoked || target == ErrInvalidSession
 }
 
+var errLoggedOut = revokedError(ErrRevoked.Error())
+
+// errEvicted is a full MemoryRevocations failing closed (see there).
+const errEvicted revokedError = "session: session may have been logged out: it was issued before a revocation that the full memory list dropped"
+
 // WithRevocations sets the list that Load checks every session ID against
 // and that Revoke and Logout add to, such as a redisstore.Revocations shared
-// by every instance of the app. Default: a MemoryRevocations of up to
-// 100,000 sessions, private to this Store.
+// by every instance of the app. A *MemoryRevocations fails closed when
+// full, so that some sessions that never logged out must log in again (see
+// MemoryRevocations); pass it as it is, not wrapped in another
+// RevocationList. Default: a MemoryRevocations of up to 100,000 sessions,
+// private to this Store.
 func WithRevocations(list RevocationList) Option {
 	return func(c *config) error {
 		c.signedOnly = append(c.signedOnly, "WithRevocations")
@@ -57,13 +68,16 @@ func WithRevocations(list RevocationList) Option {
 }
 
 // checkRevoked is Load's last step.
-func (s *Store) checkRevoked(ctx context.Context, id string) error {
-	revoked, err := s.cfg.revocations.Revoked(ctx, id)
+func (s *Store) checkRevoked(ctx context.Context, p *payload) error {
+	if s.memory != nil {
+		return s.memory.refusal(p.session.ID, p.issuedAt)
+	}
+	revoked, err := s.cfg.revocations.Revoked(ctx, p.session.ID)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: %w", ErrRevocationUnavailable, err)
 	case revoked:
-		return revokedError{}
+		return errLoggedOut
 	}
 	return nil
 }
@@ -102,29 +116,55 @@ func (s *Store) Revoke(ctx context.Context, sess *Session) error {
 // The list is bounded. A Revoke on a full list is never refused: it evicts
 // the entry that expires soonest, whose cookie is the nearest to expiring
 // anyway. Refusing instead would let anyone who can log in and out fast
-// enough fill the list and stop every later logout from revoking. Revoke
-// and Revoked cost O(log n) and O(1), whatever the list holds.
+// enough fill the list and stop every later logout from revoking.
+//
+// An evicted session's cookie must not load again, but its ID is gone, so
+// a full list fails closed. Until every evicted entry would have expired,
+// a Store that uses the list refuses, as ErrRevoked, every cookie issued
+// before the evicted sessions were revoked, or up to a minute after (the
+// clock skew Load tolerates): the list cannot tell those cookies from the
+// evicted sessions'. The cost is that users who never logged out must log
+// in again. The list logs this at Warn, once each time it starts, through
+// slog.Default() as it was when the list was made. To avoid it, size the
+// list above the logouts that one MaxAge sees, or share a list in Redis.
+//
+// The Store does this with the cookie's issue time, which Revoked is not
+// given: on its own, Revoked answers for the IDs on the list only, and a
+// RevocationList that wraps a MemoryRevocations does not fail closed.
+// Revoke and Revoked cost O(log n) and O(1), whatever the list holds.
 type MemoryRevocations struct {
 	mu      sync.RWMutex
 	byID    map[string]*revocation
 	byUntil revocationHeap // soonest expiry first
 	max     int
+	log     *slog.Logger
+
+	// Every cookie issued at or before refuseIssuedBy (Unix seconds) may
+	// be an evicted session's, until refuseUntil, when the last of them
+	// would have expired.
+	refuseIssuedBy int64
+	refuseUntil    time.Time
 }
 
 type revocation struct {
 	id    string
 	until time.Time
-	index int // in byUntil
+	// revokedAt is the latest Revoke of id, in Unix seconds: every cookie
+	// it revoked had been issued by then.
+	revokedAt int64
+	index     int // in byUntil
 }
 
 // NewMemoryRevocations returns an empty list that holds at most maxEntries
-// unexpired entries: 100,000 entries of 32-byte IDs take about 12 MB. A
-// maxEntries below 1 is an error matching ErrInvalidConfig.
+// unexpired entries: 100,000 entries of 32-byte IDs take about 14 MB. Once
+// the list is full, some sessions that never logged out must log in again
+// (see MemoryRevocations). A maxEntries below 1 is an error matching
+// ErrInvalidConfig.
 func NewMemoryRevocations(maxEntries int) (*MemoryRevocations, error) {
 	if maxEntries < 1 {
 		return nil, configError("max revocation entries %d is not positive", maxEntries)
 	}
-	return &MemoryRevocations{byID: make(map[string]*revocation), max: maxEntries}, nil
+	return &MemoryRevocations{byID: make(map[string]*revocation), max: maxEntries, log: slog.Default()}, nil
 }
 
 // errPastRevocation is what Revoke says of a time that has already passed:
@@ -141,24 +181,55 @@ func (m *MemoryRevocations) Revoke(_ context.Context, id string, until time.Time
 		return errPastRevocation
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	started := m.add(id, until, now)
+	issuedBy, refuseUntil := m.refuseIssuedBy, m.refuseUntil
+	m.mu.Unlock()
+	if started {
+		m.log.Warn("session: memory revocation list full; sessions issued before the revocations it drops are refused, and their users must log in again; raise its bound or share a list in Redis",
+			slog.Int("max_entries", m.max),
+			slog.Time("refused_if_issued_by", time.Unix(issuedBy, 0)),
+			slog.Time("until_at_least", refuseUntil))
+	}
+	return nil
+}
+
+// add is Revoke's work under m.mu. It reports whether an eviction made the
+// list start refusing by issue time.
+func (m *MemoryRevocations) add(id string, until, now time.Time) (started bool) {
 	for len(m.byUntil) > 0 && !m.byUntil[0].until.After(now) {
 		m.remove(m.byUntil[0])
 	}
 	if r, ok := m.byID[id]; ok {
+		r.revokedAt = now.Unix()
 		if until.After(r.until) {
 			r.until = until
 			heap.Fix(&m.byUntil, r.index)
 		}
-		return nil
+		return false
 	}
 	if len(m.byUntil) >= m.max {
-		m.remove(m.byUntil[0])
+		started = m.evict(now)
 	}
-	r := &revocation{id: id, until: until}
+	r := &revocation{id: id, until: until, revokedAt: now.Unix()}
 	m.byID[id] = r
 	heap.Push(&m.byUntil, r)
-	return nil
+	return started
+}
+
+// evict removes the entry that expires soonest, and has the Store refuse
+// every cookie that may be its session's until the entry would have
+// expired. It reports whether the list was not refusing any before.
+func (m *MemoryRevocations) evict(now time.Time) (started bool) {
+	r := m.byUntil[0]
+	m.remove(r)
+	started = !now.Before(m.refuseUntil)
+	// The cookie was issued by r.revokedAt, on this server's clock; one
+	// issued by another server may read up to clockSkew later.
+	m.refuseIssuedBy = max(m.refuseIssuedBy, r.revokedAt+clockSkew)
+	if r.until.After(m.refuseUntil) {
+		m.refuseUntil = r.until
+	}
+	return started
 }
 
 func (m *MemoryRevocations) remove(r *revocation) {
@@ -166,12 +237,35 @@ func (m *MemoryRevocations) remove(r *revocation) {
 	delete(m.byID, r.id)
 }
 
-// Revoked implements RevocationList.
+// Revoked implements RevocationList. It answers for the IDs on the list
+// only; a Store that uses the list also refuses what an eviction may have
+// dropped (see MemoryRevocations).
 func (m *MemoryRevocations) Revoked(_ context.Context, id string) (bool, error) {
+	now := time.Now()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	return m.onList(id, now), nil
+}
+
+// refusal is Revoked for a Store, which also knows when the cookie of the
+// session id was issued (Unix seconds): errLoggedOut if id is on the list,
+// errEvicted if the cookie may be an evicted session's, nil otherwise.
+func (m *MemoryRevocations) refusal(id string, issuedAt int64) error {
+	now := time.Now()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	switch {
+	case m.onList(id, now):
+		return errLoggedOut
+	case issuedAt <= m.refuseIssuedBy && now.Before(m.refuseUntil):
+		return errEvicted
+	}
+	return nil
+}
+
+func (m *MemoryRevocations) onList(id string, now time.Time) bool {
 	r, ok := m.byID[id]
-	return ok && r.until.After(time.Now()), nil
+	return ok && r.until.After(now)
 }
 
 // revocationHeap is a container/heap of revocations by until.

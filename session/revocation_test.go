@@ -128,7 +128,9 @@ func testMemoryRevocationsBound(t *testing.T) {
 	}
 
 	// A full list takes the new entry and evicts the one that expires
-	// soonest, never the new one.
+	// soonest, never the new one. Revoked answers for the IDs on the list;
+	// a Store also refuses the evicted ones' cookies by their issue time
+	// (TestEvictedRevocationStillRefused).
 	revoke("id3", time.Hour)
 	if revoked("id0") || !revoked("id1") || !revoked("id2") || !revoked("id3") {
 		t.Fatal("want id0 (the soonest to expire) evicted and id1 to id3 kept")
@@ -179,6 +181,121 @@ func TestFullListStillRevokesTheVictim(t *testing.T) {
 		}
 		if _, err := store.Load(requestWith(stolen)); !errors.Is(err, session.ErrRevoked) {
 			t.Fatalf("the stolen copy after the victim's logout: Load error %v, want ErrRevoked", err)
+		}
+	})
+}
+
+// TestEvictedRevocationStillRefused is the audit's finding that a full
+// memory list forgot what it evicted: a copy of an evicted session's cookie
+// loaded again, silently. The list fails closed instead: until every
+// evicted entry would have expired, the Store refuses each cookie issued
+// before the evicted revocations, and only those.
+func TestEvictedRevocationStillRefused(t *testing.T) {
+	at(t, 0, func(t *testing.T) {
+		list := newMemoryRevocations(t, 3)
+		store := newStore(t, session.WithMaxAge(time.Hour), session.WithRevocations(list))
+		ctx := t.Context()
+		load := func(c *http.Cookie) error {
+			t.Helper()
+			_, err := store.Load(requestWith(c))
+			return err
+		}
+
+		neverLoggedOut := save(t, store, &session.Session{AccessToken: "at"})
+		// Three victims log out; their cookies, which end in 10 minutes,
+		// had been copied. They fill the list.
+		var victims []*session.Session
+		var stolen []*http.Cookie
+		for range 3 {
+			v := &session.Session{AccessToken: "at", Expires: t0.Add(10 * time.Minute)}
+			stolen = append(stolen, save(t, store, v))
+			if err := store.Revoke(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+			victims = append(victims, v)
+		}
+
+		// A later logout evicts one of them: the one that expires soonest,
+		// which here could be any of the three.
+		time.Sleep(2 * time.Minute)
+		later := &session.Session{AccessToken: "at"}
+		save(t, store, later)
+		if err := store.Revoke(ctx, later); err != nil {
+			t.Fatal(err)
+		}
+		onList := 0
+		for _, v := range victims {
+			if r, _ := list.Revoked(ctx, v.ID); r {
+				onList++
+			}
+		}
+		if onList != 2 {
+			t.Fatalf("%d of the 3 victims still on the list, want 2: no eviction to test", onList)
+		}
+
+		for i, c := range stolen {
+			if err := load(c); !errors.Is(err, session.ErrRevoked) || !errors.Is(err, session.ErrInvalidSession) {
+				t.Fatalf("stolen cookie %d after its session's revocation was evicted: Load error %v, want ErrRevoked", i, err)
+			}
+		}
+		// The cost of failing closed: a session issued before the evicted
+		// revocations cannot be told from theirs, so it must log in again.
+		if err := load(neverLoggedOut); !errors.Is(err, session.ErrRevoked) {
+			t.Fatalf("a session as old as the evicted ones: Load error %v, want ErrRevoked", err)
+		}
+		time.Sleep(time.Minute)
+		if err := load(save(t, store, &session.Session{AccessToken: "at"})); err != nil {
+			t.Fatalf("a session issued after the eviction: %v", err)
+		}
+
+		// Once every evicted entry would have expired (the victims' cookies
+		// end at 10 minutes, their entries a minute later), nothing is
+		// refused for the eviction any more.
+		time.Sleep(11*time.Minute - 3*time.Minute - time.Second)
+		if err := load(neverLoggedOut); !errors.Is(err, session.ErrRevoked) {
+			t.Fatalf("a second before the evicted entries end: Load error %v, want ErrRevoked", err)
+		}
+		time.Sleep(time.Second)
+		if err := load(neverLoggedOut); err != nil {
+			t.Fatalf("after the evicted entries would have expired: %v", err)
+		}
+	})
+}
+
+// TestLogoutWhileAFullListRefuses: a logout of a session that a full
+// memory list refuses by issue time revokes it all the same, so that a copy
+// of its cookie still fails once the list stops refusing by issue time.
+func TestLogoutWhileAFullListRefuses(t *testing.T) {
+	at(t, 0, func(t *testing.T) {
+		list := newMemoryRevocations(t, 2)
+		store := newStore(t, session.WithMaxAge(time.Hour), session.WithRevocations(list))
+		ctx := t.Context()
+		revoke := func(expires time.Duration) {
+			t.Helper()
+			if err := store.Revoke(ctx, &session.Session{ID: "other-" + expires.String(), Expires: time.Now().Add(expires)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		copied := save(t, store, &session.Session{AccessToken: "at"})
+		untouched := save(t, store, &session.Session{AccessToken: "at"})
+		revoke(10 * time.Minute)
+		revoke(9 * time.Minute)
+		time.Sleep(2 * time.Minute)
+		// Evicts the 9-minute session, whose entry ends at 10 minutes.
+		revoke(3 * time.Minute)
+
+		time.Sleep(5 * time.Minute) // the 3-minute entry has made room
+		ended, err := store.Logout(ctx, httptest.NewRecorder(), requestWith(copied))
+		if len(ended) != 0 || !errors.Is(err, session.ErrRevoked) {
+			t.Fatalf("Logout while the list refuses the session = %v, %v; want no session, ErrRevoked", ended, err)
+		}
+
+		time.Sleep(3 * time.Minute) // the evicted entry has expired
+		if _, err := store.Load(requestWith(untouched)); err != nil {
+			t.Fatalf("the list still refuses by issue time: %v", err)
+		}
+		if _, err := store.Load(requestWith(copied)); !errors.Is(err, session.ErrRevoked) {
+			t.Fatalf("a copy of the cookie logged out while the list refused it: Load error %v, want ErrRevoked", err)
 		}
 	})
 }

@@ -20,7 +20,8 @@ import (
 type Store struct {
 	codecs  []securecookie.Codec // newest key first
 	cfg     config
-	clear   string // the Set-Cookie value that Clear writes
+	memory  *MemoryRevocations // cfg.revocations, when it is one
+	clear   string             // the Set-Cookie value that Clear writes
 	maxAgeS int64
 }
 
@@ -75,6 +76,11 @@ func NewStore(hashKey []byte, opts ...Option) (*Store, error) {
 		clear:   cfg.clearHeader(),
 		maxAgeS: int64(cfg.maxAge / time.Second),
 	}
+	// A full memory list fails closed on each cookie's issue time, which
+	// only the Store knows, so the Store asks the list itself. This is the
+	// package's own type, not an optional method looked for on any list:
+	// no other RevocationList can answer by issue time.
+	s.memory, _ = cfg.revocations.(*MemoryRevocations)
 	return s, nil
 }
 
@@ -82,18 +88,19 @@ func NewStore(hashKey []byte, opts ...Option) (*Store, error) {
 // no cookie, and an error matching ErrInvalidSession when the cookie is
 // tampered with, signed with an unknown key, expired, malformed or too long.
 // A logged-out session is an error matching ErrRevoked (and so
-// ErrInvalidSession). When the revocation list cannot be asked, the error
-// matches ErrRevocationUnavailable and no session is returned: answer 503,
-// not "logged out". It never panics, whatever the cookie holds.
+// ErrInvalidSession), and so is one that a full MemoryRevocations cannot
+// tell from a logged-out one. When the revocation list cannot be asked,
+// the error matches ErrRevocationUnavailable and no session is returned:
+// answer 503, not "logged out". It never panics, whatever the cookie holds.
 func (s *Store) Load(r *http.Request) (*Session, error) {
 	p, err := s.decode(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkRevoked(r.Context(), p.ID); err != nil {
+	if err := s.checkRevoked(r.Context(), p); err != nil {
 		return nil, err
 	}
-	return p, nil
+	return &p.session, nil
 }
 
 // Logout ends the request's sessions in this app: it clears the cookie and
@@ -110,7 +117,9 @@ func (s *Store) Load(r *http.Request) (*Session, error) {
 //
 // The cookie is always cleared. No session is returned when the request
 // has none that can be trusted; err is then ErrNoSession or matches
-// ErrInvalidSession (a session already logged out matches ErrRevoked). A
+// ErrInvalidSession (a session already logged out matches ErrRevoked, and
+// so does one that a full MemoryRevocations refuses, which is revoked all
+// the same). A
 // revocation list that is down does not stop a logout: each cookie's
 // signature and age are still checked and its session returned, with an
 // error if it could not be revoked either. When sessions are returned, an
@@ -127,12 +136,19 @@ func (s *Store) Logout(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		if seen++; seen > maxSessionsPerLogout {
 			break
 		}
-		sess, err := s.decodeValue(value)
-		if err == nil && slices.ContainsFunc(ended, func(e *Session) bool { return e.ID == sess.ID }) {
+		p, err := s.decodeValue(value)
+		if err == nil && slices.ContainsFunc(ended, func(e *Session) bool { return e.ID == p.session.ID }) {
 			continue // the same cookie twice
 		}
 		if err == nil {
-			if err = s.checkRevoked(ctx, sess.ID); !errors.Is(err, ErrRevoked) {
+			switch err = s.checkRevoked(ctx, p); {
+			case err == errEvicted:
+				// Not trusted, as in Load, but revoked all the same: once
+				// the full list stops refusing by issue time, a copy of
+				// this cookie must still fail. A memory list refuses only
+				// a time already past, which Revoke never gives it.
+				_ = s.Revoke(ctx, &p.session)
+			case !errors.Is(err, ErrRevoked):
 				err = nil // unavailable: revoke all the same, below
 			}
 		}
@@ -140,8 +156,8 @@ func (s *Store) Logout(ctx context.Context, w http.ResponseWriter, r *http.Reque
 			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
-		revokeErr = errors.Join(revokeErr, s.Revoke(ctx, sess))
-		ended = append(ended, sess)
+		revokeErr = errors.Join(revokeErr, s.Revoke(ctx, &p.session))
+		ended = append(ended, &p.session)
 	}
 	switch {
 	case len(ended) > 0:
@@ -157,7 +173,7 @@ func (s *Store) Logout(ctx context.Context, w http.ResponseWriter, r *http.Reque
 const maxSessionsPerLogout = 8
 
 // decode reads and verifies the request's first cookie of the Store's name.
-func (s *Store) decode(r *http.Request) (*Session, error) {
+func (s *Store) decode(r *http.Request) (*payload, error) {
 	value, ok := cookieValue(r, s.cfg.name)
 	if !ok {
 		return nil, ErrNoSession
@@ -166,7 +182,7 @@ func (s *Store) decode(r *http.Request) (*Session, error) {
 }
 
 // decodeValue verifies one cookie value: signature, format and age.
-func (s *Store) decodeValue(value string) (*Session, error) {
+func (s *Store) decodeValue(value string) (*payload, error) {
 	if len(value) > maxCookieSize {
 		return nil, errTooLong
 	}
@@ -189,7 +205,7 @@ func (s *Store) decodeValue(value string) (*Session, error) {
 	case !p.session.Expires.IsZero() && now >= p.session.Expires.Unix():
 		return nil, errExpired
 	}
-	return &p.session, nil
+	return &p, nil
 }
 
 // clockSkew tolerates servers behind one load balancer whose clocks differ
