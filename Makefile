@@ -119,6 +119,8 @@ bench:
 	$(GO) tool benchstat -filter '.name:SessionCheckCache' -col /entries $(BENCHOUT)
 	@echo; echo "== Load with the Redis list cached locally, against the memory list (and Redis without the cache)"
 	$(GO) tool benchstat -filter '.name:Load .pkg:github.com/centralauth-go/logout/redisstore' -col /revocations $(BENCHOUT)
+	@echo; echo "== revocation through A to refusal on B, against a bare PUBLISH"
+	$(GO) tool benchstat -filter '.name:Propagation' -col /impl $(BENCHOUT)
 	@echo; echo "== resync of 100,000 revocations into the local cache"
 	$(GO) tool benchstat -filter '.name:Resync' $(BENCHOUT)
 	@echo; echo "== centralauth-logout: 20,000 tokens, -c 32, against a raw http.Client loop of 32 goroutines"

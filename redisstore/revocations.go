@@ -40,10 +40,11 @@ func NewRevocations(rdb redis.UniversalClient, opts ...Option) (*Revocations, er
 	return r, nil
 }
 
-// Close stops the local cache's subscription (WithLocalCache), and waits
-// for it to end; it does nothing without one. The app calls it when it
-// shuts down, before it closes the Redis client. Revoked asks Redis
-// directly after Close.
+// Close stops the local cache's subscription (WithLocalCache) at once, and
+// waits for it to end: within a read timeout if a load is waiting on a
+// Redis that does not answer. It does nothing without a local cache. The
+// app calls it when it shuts down, before it closes the Redis client.
+// Revoked asks Redis directly after Close.
 func (r *Revocations) Close() error {
 	if r.cache != nil {
 		r.cache.close()
