@@ -33,6 +33,9 @@ type userinfo struct {
 func (u *userinfo) Logout(context.Context, string) error { return nil }
 
 func (u *userinfo) UserInfo(ctx context.Context, token string, _ *http.Request) (remote.User, error) {
+	if token == "" { // as a *remote.Client answers NewSessionCheck's probe
+		return remote.User{}, remote.ErrNoToken
+	}
 	u.calls.Add(1)
 	if u.release != nil {
 		<-u.release
@@ -254,6 +257,196 @@ func TestSessionCheckRequire(t *testing.T) {
 			})
 		})
 	}
+}
+
+// require makes one request through Require and returns the response.
+func (rg *checkRig) require() *http.Response {
+	h := rg.check.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	r := httptest.NewRequest(http.MethodGet, "https://app.example/account", nil)
+	r.AddCookie(rg.cookie)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec.Result()
+}
+
+// TestSessionCheckAnswersAreForOneToken is audit finding 1: answers were
+// cached by session ID only, so a session saved again under its ID with
+// another user's token was vouched for as the first user, with no call.
+func TestSessionCheckAnswersAreForOneToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bob := remote.User{ID: "usr_bob", Email: "bob@example.test"}
+		ca := &userinfo{answer: func(token string) (remote.User, error) {
+			if token == "eyJ.bob.token" {
+				return bob, nil
+			}
+			return ada, nil
+		}}
+		rg := newCheckRig(t, ca)
+		if cs, ok, _ := rg.visit(true); !ok || cs.User.ID != ada.ID {
+			t.Fatalf("ada's visit: %+v, live %v", cs, ok)
+		}
+		r := httptest.NewRequest(http.MethodGet, "https://app.example/", nil)
+		r.AddCookie(rg.cookie)
+		sess, err := rg.store.Load(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		if err := rg.store.Save(rec, &session.Session{ID: sess.ID, AccessToken: "eyJ.bob.token"}); err != nil {
+			t.Fatal(err)
+		}
+		rg.cookie = rec.Result().Cookies()[0]
+		if cs, ok, _ := rg.visit(true); !ok || cs.User.ID != bob.ID || ca.calls.Load() != 2 {
+			t.Fatalf("the same session ID with bob's token: %+v, live %v, %d calls; want bob, 2 calls", cs, ok, ca.calls.Load())
+		}
+	})
+}
+
+// TestSessionCheckBlockedUser is audit finding 2: Require let in a user
+// whom CentralAuth reports blocked. A blocked user is not a live session,
+// on a fresh answer, a cached one, or a stale one; the cookie is kept
+// (CentralAuth may unblock the user, whose session still stands).
+func TestSessionCheckBlockedUser(t *testing.T) {
+	blocked := ada
+	blocked.Blocked = true
+	tests := []struct {
+		name       string
+		then       error         // the second answer; nil: blocked
+		wait       time.Duration // between the two requests
+		wantCalls  int64
+		wantLogged string
+	}{
+		{name: "fresh", wait: 31 * time.Second, wantCalls: 2, wantLogged: "level=INFO msg=\"session check: CentralAuth reports the user blocked"},
+		{name: "cached", wait: 10 * time.Second, wantCalls: 1, wantLogged: "outcome=blocked"},
+		{name: "stale", then: errDown, wait: 31 * time.Second, wantCalls: 2, wantLogged: "outcome=unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ca := &userinfo{}
+				ca.answer = func(string) (remote.User, error) {
+					if ca.calls.Load() > 1 && tt.then != nil {
+						return remote.User{}, tt.then
+					}
+					return blocked, nil
+				}
+				rg := newCheckRig(t, ca)
+				if resp := rg.require(); resp.StatusCode != http.StatusUnauthorized || cleared(resp) {
+					t.Fatalf("first request: status %d, cleared %v; want 401, kept", resp.StatusCode, cleared(resp))
+				}
+				time.Sleep(tt.wait)
+				rg.logs.Reset()
+				if _, ok, _ := rg.visit(true); ok {
+					t.Fatal("SessionFrom says a blocked user is live")
+				}
+				if resp := rg.require(); resp.StatusCode != http.StatusUnauthorized || cleared(resp) || ca.calls.Load() != tt.wantCalls {
+					t.Fatalf("status %d, cleared %v, %d calls; want 401, kept, %d calls", resp.StatusCode, cleared(resp), ca.calls.Load(), tt.wantCalls)
+				}
+				if !strings.Contains(rg.logs.String(), tt.wantLogged) {
+					t.Fatalf("log lacks %q:\n%s", tt.wantLogged, rg.logs)
+				}
+			})
+		})
+	}
+}
+
+// TestSessionCheckTimesAreMonotonic is audit finding 6: times were kept
+// as wall-clock Unix nanoseconds, so a clock step backwards stretched
+// cached answers and the stale window. Checked now carries the monotonic
+// reading the entry keeps (outside a synctest bubble, whose clock has
+// none), so time.Since(Checked) is immune to clock steps too.
+func TestSessionCheckTimesAreMonotonic(t *testing.T) {
+	tests := []struct {
+		name      string
+		interval  time.Duration
+		then      error
+		wantStale bool
+	}{
+		{name: "cached", interval: time.Hour},
+		{name: "stale", interval: 0, then: errDown, wantStale: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ca := &userinfo{}
+			ca.answer = func(string) (remote.User, error) {
+				if ca.calls.Load() > 1 && tt.then != nil {
+					return remote.User{}, tt.then
+				}
+				return ada, nil
+			}
+			rg := newCheckRig(t, ca, middleware.WithCheckInterval(tt.interval))
+			rg.visit(true)
+			cs, ok, _ := rg.visit(true)
+			if !ok || cs.Stale != tt.wantStale {
+				t.Fatalf("second visit: %+v, live %v", cs, ok)
+			}
+			if cs.Checked == cs.Checked.Round(0) {
+				t.Fatalf("Checked %v has no monotonic reading", cs.Checked)
+			}
+		})
+	}
+}
+
+// TestSessionCheckNeedsAnAppOrigin is audit finding 7: a *remote.Client
+// made without remote.WithAppOrigin was accepted, then failed every check.
+func TestSessionCheckNeedsAnAppOrigin(t *testing.T) {
+	store, err := session.NewStore(hashKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		opts    []remote.Option
+		wantErr bool
+	}{
+		{"without an app origin", nil, true},
+		{"with one", []remote.Option{remote.WithAppOrigin("https://app.example")}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rc, err := remote.NewClient("id", "secret", tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(rc))
+			if tt.wantErr != (err != nil) || (err != nil && (!errors.Is(err, middleware.ErrInvalidConfig) || !strings.Contains(err.Error(), "remote.WithAppOrigin"))) {
+				t.Fatalf("NewSessionCheck = %v; want an error %v, matching ErrInvalidConfig and naming remote.WithAppOrigin", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestSessionCheckMisconfiguredLogsErrorOncePerInterval: CentralAuth
+// refusing the app's credentials or origin is logged at Error once per
+// check interval, whatever the requests and sessions, not at Warn on each.
+func TestSessionCheckMisconfiguredLogsErrorOncePerInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ca := &userinfo{release: make(chan struct{}), answer: func(string) (remote.User, error) { return remote.User{}, errConfig }}
+		release := sync.OnceFunc(func() { close(ca.release) })
+		defer release()
+		rg := newCheckRig(t, ca)
+		rec := httptest.NewRecorder()
+		if err := rg.store.Save(rec, &session.Session{AccessToken: "eyJ.bob.token"}); err != nil {
+			t.Fatal(err)
+		}
+		other := rec.Result().Cookies()[0]
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() { rg.visit(true) })
+		}
+		synctest.Wait()
+		release()
+		wg.Wait()
+		rg.cookie = other // another session, within the interval
+		rg.visit(true)
+		time.Sleep(31 * time.Second)
+		rg.visit(true)
+		logs := rg.logs.String()
+		if n := strings.Count(logs, "level=ERROR"); n != 2 || strings.Contains(logs, "level=WARN") || ca.calls.Load() != 3 {
+			t.Fatalf("%d lines at Error (want 2, one per interval), %d calls (want 3), Warn lines %v:\n%s", n, ca.calls.Load(), strings.Contains(logs, "level=WARN"), logs)
+		}
+	})
 }
 
 func TestSessionCheckConfig(t *testing.T) {

@@ -38,6 +38,10 @@ type SessionStore interface {
 // LogoutHandler calls Logout, to end a session in every app; SessionCheck
 // calls UserInfo, to ask whether a session still stands. Errors are
 // classified with remote.IsRetryable and remote.IsSessionEnded.
+// NewSessionCheck calls UserInfo once with an empty token and a cancelled
+// context, and refuses a Remote that answers with an error matching
+// remote.ErrInvalidConfig, as a *remote.Client made without
+// remote.WithAppOrigin does.
 type Remote interface {
 	Logout(ctx context.Context, token string) error
 	UserInfo(ctx context.Context, token string, r *http.Request) (remote.User, error)

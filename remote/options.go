@@ -98,10 +98,13 @@ func WithAppOrigin(origin string) Option {
 
 // WithTrustedProxies names the proxies in front of the app, as IP
 // addresses or CIDR prefixes ("10.0.0.0/8"), so that UserInfo takes the end
-// user's IP from the X-Forwarded-For (or X-Real-IP) header they set, rather
-// than from the connection. Only the hops these proxies added are
-// believed: any client can write the header. Default: none; the IP is the
-// connection's peer address.
+// user's IP from the X-Forwarded-For header they append to, rather than
+// from the connection: the rightmost hop that is not one of them. Only the
+// hops these proxies added are believed: any client can write the header.
+// X-Real-IP is ignored, since a proxy that does not set it passes on
+// whatever the client wrote; a proxy that only sets X-Real-IP must be made
+// to append X-Forwarded-For too. Default: none; the IP is the connection's
+// peer address.
 func WithTrustedProxies(proxies ...string) Option {
 	return func(c *config) error {
 		for _, p := range proxies {

@@ -33,7 +33,10 @@ type User struct {
 // token or an ID token) belongs to still stands, and returns its user. It
 // POSTs the token to {base}/api/v1/userinfo?domain=<app origin>, with the
 // end user's User-Agent and IP from r, which CentralAuth records. It needs
-// WithAppOrigin.
+// WithAppOrigin: without it, UserInfo fails with an error matching
+// ErrInvalidConfig, checked before the token, so that a call with an empty
+// token tells, without a network call, whether the client can check
+// sessions (ErrNoToken) or not.
 //
 // An error is one of three kinds. IsSessionEnded reports the first: the
 // session was logged out, expired or is unknown, and the app should log
@@ -45,11 +48,13 @@ type User struct {
 // follow Logout's rules, within ctx's deadline.
 func (cl *Client) UserInfo(ctx context.Context, token string, r *http.Request) (User, error) {
 	c := cl.c
-	if token == "" {
-		return User{}, ErrNoToken
-	}
+	// Configuration first, so that a caller can find out with an empty
+	// token, and no call, that this client cannot check sessions.
 	if c.userInfo == "" {
 		return User{}, fmt.Errorf("%w: UserInfo needs WithAppOrigin", ErrInvalidConfig)
+	}
+	if token == "" {
+		return User{}, ErrNoToken
 	}
 	var u User
 	err := c.withRetries(ctx, func() error {
@@ -76,13 +81,16 @@ var sessionEndedCodes = []string{
 }
 
 // IsSessionEnded reports whether err is CentralAuth saying that the session
-// no longer stands: an *Error with one of the errorCodes sessionMissing,
-// sessionNotVerified, sessionExpired, sessionInactive, sessionInvalid,
-// tokenMissing or tokenInvalid. Any other error, an outage included, is
-// not a logout.
+// no longer stands: an *Error with a 4xx status other than 429 and one of
+// the errorCodes sessionMissing, sessionNotVerified, sessionExpired,
+// sessionInactive, sessionInvalid, tokenMissing or tokenInvalid. Any other
+// error is not a logout: an outage included, and so a 5xx, 429 or 3xx
+// whatever its body says, since a failing server or a proxy in front of it
+// can answer with any body.
 func IsSessionEnded(err error) bool {
 	e, ok := errors.AsType[*Error](err)
-	return ok && slices.Contains(sessionEndedCodes, e.Code)
+	return ok && e.StatusCode >= 400 && e.StatusCode <= 499 && !e.retryable() &&
+		slices.Contains(sessionEndedCodes, e.Code)
 }
 
 // unreadableError is a 2xx answer that is not the documented user. It
@@ -170,35 +178,44 @@ func parseOrigin(origin string) (string, error) {
 
 // endUserIP is the IP that CentralAuth records for the end user: the
 // connection's peer, unless that is a trusted proxy (WithTrustedProxies).
-// Then it is the rightmost X-Forwarded-For address that is not a trusted
-// proxy, or X-Real-IP when there is no X-Forwarded-For. A value that does
-// not parse stops the walk at the last trusted hop.
+// Then it is the rightmost X-Forwarded-For hop that is not a trusted proxy,
+// since each trusted proxy appends the address it was reached from; the
+// hops left of that one are the client's to write. A hop may carry a port
+// ("ip:port", "[ipv6]:port"), which is dropped. A hop that does not parse
+// stops the walk at the last trusted hop. X-Real-IP is never read: a proxy
+// that does not set it passes on the client's, and nothing tells the two
+// apart.
 func (c *client) endUserIP(r *http.Request) netip.Addr {
-	peer := peerAddr(r.RemoteAddr)
-	if !c.trusted(peer) {
-		return peer
+	last := peerAddr(r.RemoteAddr)
+	if !c.trusted(last) {
+		return last
 	}
 	hops := r.Header.Values("X-Forwarded-For")
-	if len(hops) == 0 {
-		if ip, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
-			return ip.Unmap()
-		}
-		return peer
-	}
-	last := peer
 	for i := len(hops) - 1; i >= 0; i-- {
 		parts := strings.Split(hops[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {
-			ip, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
+			ip, ok := parseHop(strings.TrimSpace(parts[j]))
+			if !ok {
 				return last
 			}
-			if last = ip.Unmap(); !c.trusted(last) {
+			if last = ip; !c.trusted(last) {
 				return last
 			}
 		}
 	}
 	return last
+}
+
+// parseHop reads one X-Forwarded-For hop: an IP address, with or without
+// a port.
+func parseHop(hop string) (netip.Addr, bool) {
+	if ip, err := netip.ParseAddr(hop); err == nil {
+		return ip.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(hop); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }
 
 func (c *client) trusted(ip netip.Addr) bool {

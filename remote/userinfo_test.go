@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -184,7 +185,16 @@ func TestUserInfoNeedsAnAppOrigin(t *testing.T) {
 	if _, err := c.UserInfo(t.Context(), "tok", endUser()); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("UserInfo without WithAppOrigin = %v, want ErrInvalidConfig", err)
 	}
-	if _, err := c.UserInfo(t.Context(), "", endUser()); !errors.Is(err, ErrNoToken) {
+	// Configuration first: a caller can find a client made without
+	// WithAppOrigin with an empty token, and no network call.
+	if _, err := c.UserInfo(t.Context(), "", nil); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("UserInfo without WithAppOrigin or a token = %v, want ErrInvalidConfig", err)
+	}
+	withOrigin, err := NewClient(testID, testSecret, WithAppOrigin(testOrigin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := withOrigin.UserInfo(t.Context(), "", endUser()); !errors.Is(err, ErrNoToken) {
 		t.Fatalf("UserInfo without a token = %v, want ErrNoToken", err)
 	}
 	for _, bad := range []string{"", "app.example.com", "ftp://app.example.com", "https://", "https://app.example.com/path",
@@ -210,7 +220,14 @@ func TestEndUserIP(t *testing.T) {
 		{"two trusted hops", []string{"10.0.0.0/8", "192.0.2.7"}, "10.0.0.5:1", []string{"203.0.113.9, 192.0.2.7"}, "", "203.0.113.9"},
 		{"several header lines", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"6.6.6.6", "203.0.113.9, 10.1.1.1"}, "", "203.0.113.9"},
 		{"garbage stops at the last trusted hop", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9, junk"}, "", "10.0.0.5"},
-		{"X-Real-IP without X-Forwarded-For", []string{"10.0.0.0/8"}, "10.0.0.5:1", nil, "203.0.113.8", "203.0.113.8"},
+		{"every hop trusted: the leftmost", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"10.9.9.9, 10.1.1.1"}, "", "10.9.9.9"},
+		{"a hop with a port: its IP", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9:51234"}, "", "203.0.113.9"},
+		{"an IPv6 hop with a port: its IP", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"[2001:db8::9]:51234"}, "", "2001:db8::9"},
+		{"an IPv6 hop", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"2001:db8::9"}, "", "2001:db8::9"},
+		{"a trusted hop with a port is skipped", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9, 10.1.1.1:443"}, "", "203.0.113.9"},
+		{"an IPv4-mapped hop", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"::ffff:203.0.113.9"}, "", "203.0.113.9"},
+		{"a client's X-Real-IP without X-Forwarded-For is ignored", []string{"10.0.0.0/8"}, "10.0.0.5:1", nil, "203.0.113.8", "10.0.0.5"},
+		{"X-Real-IP never overrides X-Forwarded-For", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9"}, "203.0.113.8", "203.0.113.9"},
 		{"a bad X-Real-IP", []string{"10.0.0.0/8"}, "10.0.0.5:1", nil, "nope", "10.0.0.5"},
 		{"IPv6 peer", nil, "[2001:db8::1]:443", nil, "", "2001:db8::1"},
 		{"an untrusted peer sending X-Real-IP", []string{"10.0.0.0/8"}, "198.51.100.1:1", nil, "203.0.113.8", "198.51.100.1"},
@@ -236,6 +253,34 @@ func TestEndUserIP(t *testing.T) {
 	}
 	if _, err := NewClient(testID, testSecret, WithTrustedProxies("not-an-ip")); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("WithTrustedProxies(junk) = %v, want ErrInvalidConfig", err)
+	}
+}
+
+func TestIsSessionEnded(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"401 sessionInactive", &Error{StatusCode: 401, Code: "sessionInactive"}, true},
+		{"400 tokenInvalid", &Error{StatusCode: 400, Code: "tokenInvalid"}, true},
+		{"404 sessionMissing", &Error{StatusCode: 404, Code: "sessionMissing"}, true},
+		{"wrapped", fmt.Errorf("check: %w", &Error{StatusCode: 401, Code: "sessionExpired"}), true},
+		{"500 sessionMissing is an outage", &Error{StatusCode: 500, Code: "sessionMissing"}, false},
+		{"503 sessionExpired is an outage", &Error{StatusCode: 503, Code: "sessionExpired"}, false},
+		{"429 sessionInvalid is rate limiting", &Error{StatusCode: 429, Code: "sessionInvalid"}, false},
+		{"302 tokenMissing is no answer", &Error{StatusCode: 302, Code: "tokenMissing"}, false},
+		{"403 noPermission", &Error{StatusCode: 403, Code: "noPermission"}, false},
+		{"401 without a code", &Error{StatusCode: 401}, false},
+		{"a transport error", &transportError{msg: "remote: userinfo: connection refused", err: io.ErrUnexpectedEOF}, false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsSessionEnded(tt.err); got != tt.want {
+				t.Fatalf("IsSessionEnded(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }
 
