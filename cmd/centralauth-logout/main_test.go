@@ -194,13 +194,19 @@ func TestEndToEnd(t *testing.T) {
 	if len(accepted) != counts[outcomeEnded] || len(pauses) != 2 {
 		t.Fatalf("%d tokens accepted for %d ended; %d 429s", len(accepted), counts[outcomeEnded], len(pauses))
 	}
+	// The pause is shared: once the command has read the last 429, no
+	// worker starts a request until its Retry-After has passed. What
+	// lands within that second was on the wire already, at most one
+	// request per worker, however late the machine let it land.
 	last := slices.MaxFunc(pauses, func(a, b time.Time) int { return a.Compare(b) })
+	landed := 0
 	for _, c := range calls {
-		// Requests already on the wire may land just after the 429; after
-		// that, nothing until Retry-After has passed.
-		if d := c.At.Sub(last); d > 200*time.Millisecond && d < 900*time.Millisecond {
-			t.Fatalf("a request came %v after a 429 with Retry-After: 1", d)
+		if c.Status != 429 && !c.At.Before(last) && c.At.Before(last.Add(time.Second)) {
+			landed++
 		}
+	}
+	if landed > 8 {
+		t.Fatalf("%d requests landed within the second after a 429 with Retry-After: 1; at most the 8 workers' requests in flight may", landed)
 	}
 	assertNoToken(t, "stdout", stdout, tokens)
 	assertNoToken(t, "stderr", stderr, tokens)
