@@ -23,6 +23,9 @@ type Client struct {
 
 type client struct {
 	endpoint   string // {base}/api/v1/logout
+	login      string // {base}/login
+	verify     string // {base}/api/v1/verify
+	clientID   string
 	userInfo   string // {base}/api/v1/userinfo?domain=<app origin>, or "" without WithAppOrigin
 	proxies    []netip.Prefix
 	authHeader string // "Basic " + credentials, computed once
@@ -78,6 +81,9 @@ func NewClient(clientID, clientSecret string, opts ...Option) (*Client, error) {
 	creds := base64.StdEncoding.EncodeToString([]byte(clientID + ":" + clientSecret))
 	return &Client{&client{
 		endpoint:   cfg.baseURL.JoinPath("api", "v1", "logout").String(),
+		login:      cfg.baseURL.JoinPath("login").String(),
+		verify:     cfg.baseURL.JoinPath("api", "v1", "verify").String(),
+		clientID:   clientID,
 		userInfo:   userInfoURL(cfg.baseURL, cfg.appOrigin),
 		proxies:    cfg.proxies,
 		authHeader: "Basic " + creds,
@@ -142,13 +148,14 @@ func (c *client) withRetries(ctx context.Context, attempt func() error) error {
 	}
 }
 
-// secretsFor returns the strings to redact from errors of a call with token.
-func (c *client) secretsFor(token string) []string {
-	return append([]string{token}, c.secrets...)
+// secretsFor returns the strings to redact from errors of a call with token
+// and more secrets of its own.
+func (c *client) secretsFor(token string, more ...string) []string {
+	return append(append([]string{token}, more...), c.secrets...)
 }
 
 // newTransportError wraps a failure to get an answer, redacting its message.
-func (c *client) newTransportError(op string, err error, token string) error {
-	msg := redact(err.Error(), redactionOrder(c.secretsFor(token)))
+func (c *client) newTransportError(op string, err error, token string, more ...string) error {
+	msg := redact(err.Error(), redactionOrder(c.secretsFor(token, more...)))
 	return &transportError{msg: "remote: " + op + " request failed: " + msg, err: err}
 }

@@ -43,7 +43,7 @@ type Error struct {
 	// was none. Logout caps its own waits at 30 s.
 	RetryAfter time.Duration
 
-	op string // the call that failed: "logout" (also for "") or "userinfo"
+	op string // the call that failed: "logout" (also for ""), "userinfo" or "exchange"
 }
 
 // Error formats the error as, for example,

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
 // call is one request to CentralAuth's API.
 type call struct {
-	op  string // "logout" or "userinfo", for error messages
+	op  string // "logout", "userinfo" or "exchange", for error messages
 	url string
 	// endUser, for userinfo, is the request whose user-agent and IP go
 	// with the call.
@@ -18,12 +19,22 @@ type call struct {
 	// ok reads a 2xx answer's body; tooLong says it was cut at
 	// maxBodyBytes. Nil means any 2xx is a success.
 	ok func(body []byte, tooLong bool) error
+	// form, for the code exchange, is sent instead of the token, as
+	// application/x-www-form-urlencoded; secrets are more of its values
+	// to redact from errors, besides the token.
+	form    url.Values
+	secrets []string
 }
 
-// send makes one attempt: one POST of token, and the answer turned into
-// the result of c.ok, an *Error or a transport error.
+// send makes one attempt: one POST of token (or of cl.form), and the
+// answer turned into the result of c.ok, an *Error or a transport error.
+// The token and cl.secrets never appear in the error.
 func (c *client) send(ctx context.Context, token string, cl call) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cl.url, strings.NewReader(token))
+	body, contentType := token, "text/plain"
+	if cl.form != nil {
+		body, contentType = cl.form.Encode(), "application/x-www-form-urlencoded"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cl.url, strings.NewReader(body))
 	if err != nil {
 		// Only a nil ctx gets here: the URL was validated in NewClient.
 		return fmt.Errorf("remote: building %s request: %w", cl.op, err)
@@ -33,7 +44,7 @@ func (c *client) send(ctx context.Context, token string, cl call) error {
 	// 307/308 points. Retries are this package's job, not net/http's.
 	req.GetBody = nil
 	req.Header.Set("Authorization", c.authHeader)
-	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", c.userAgent)
 	if cl.endUser != nil {
 		// CentralAuth records the end user's browser and address with
@@ -44,16 +55,16 @@ func (c *client) send(ctx context.Context, token string, cl call) error {
 
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
-		return c.newTransportError(cl.op, err, token)
+		return c.newTransportError(cl.op, err, token, cl.secrets...)
 	}
 	// A read error leaves a partial body: for a failure it is still the
 	// best description, and for a success ok refuses it as unreadable.
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	tooLong := len(body) > maxBodyBytes
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	tooLong := len(answer) > maxBodyBytes
 	if tooLong {
 		// Abandoned: closing drops the connection rather than read on.
 		_ = resp.Body.Close()
-		body = body[:maxBodyBytes]
+		answer = answer[:maxBodyBytes]
 	} else {
 		drainAndClose(resp.Body)
 	}
@@ -61,9 +72,9 @@ func (c *client) send(ctx context.Context, token string, cl call) error {
 		if cl.ok == nil {
 			return nil
 		}
-		return cl.ok(body, tooLong)
+		return cl.ok(answer, tooLong)
 	}
-	e := parseErrorBody(resp.StatusCode, body, c.secretsFor(token)...)
+	e := parseErrorBody(resp.StatusCode, answer, c.secretsFor(token, cl.secrets...)...)
 	e.op = cl.op
 	if e.retryable() {
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())

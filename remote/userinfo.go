@@ -60,7 +60,7 @@ func (cl *Client) UserInfo(ctx context.Context, token string, r *http.Request) (
 	err := c.withRetries(ctx, func() error {
 		return c.send(ctx, token, call{op: "userinfo", url: c.userInfo, endUser: r, ok: func(body []byte, tooLong bool) error {
 			if tooLong {
-				return errUnreadable("the answer is over 64 KiB")
+				return unreadableError{"userinfo", "the answer is over 64 KiB"}
 			}
 			var err error
 			u, err = parseUser(body)
@@ -93,15 +93,13 @@ func IsSessionEnded(err error) bool {
 		slices.Contains(sessionEndedCodes, e.Code)
 }
 
-// unreadableError is a 2xx answer that is not the documented user. It
+// unreadableError is a 2xx answer that is not the documented JSON. It
 // never holds any of the body.
-type unreadableError string
+type unreadableError struct{ op, reason string }
 
 func (e unreadableError) Error() string {
-	return "remote: userinfo answer unreadable: " + string(e)
+	return "remote: " + e.op + " answer unreadable: " + e.reason
 }
-
-func errUnreadable(reason string) error { return unreadableError(reason) }
 
 // parseUser reads userinfo's JSON strictly: a body that is not a JSON
 // object with a non-empty id, and dates in RFC 3339, is unreadable, never a
@@ -120,10 +118,10 @@ func parseUser(body []byte) (User, error) {
 		AffirmationDate *string `json:"affirmationDate"`
 	}
 	if err := json.Unmarshal(body, &j); err != nil {
-		return User{}, errUnreadable("not a JSON object of the documented shape")
+		return User{}, unreadableError{"userinfo", "not a JSON object of the documented shape"}
 	}
 	if j.ID == nil || *j.ID == "" {
-		return User{}, errUnreadable("no user id")
+		return User{}, unreadableError{"userinfo", "no user id"}
 	}
 	u := User{ID: *j.ID, Email: j.Email, Gravatar: j.Gravatar, Verified: j.Verified, Blocked: j.Blocked}
 	if j.OrganizationID != nil {
@@ -144,7 +142,7 @@ func parseUser(body []byte) (User, error) {
 		}
 		t, err := time.Parse(time.RFC3339Nano, *d.src)
 		if err != nil {
-			return User{}, errUnreadable("a date is not in RFC 3339")
+			return User{}, unreadableError{"userinfo", "a date is not in RFC 3339"}
 		}
 		*d.dst = t
 	}
