@@ -174,7 +174,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("summary %q, want %q", stderr, want)
 	}
 
-	// Each accepted token was accepted once; the 429 paused every worker.
+	// Each accepted token was accepted once.
 	accepted := map[string]int{}
 	var pauses []time.Time
 	calls := ca.Calls()
@@ -194,20 +194,8 @@ func TestEndToEnd(t *testing.T) {
 	if len(accepted) != counts[outcomeEnded] || len(pauses) != 2 {
 		t.Fatalf("%d tokens accepted for %d ended; %d 429s", len(accepted), counts[outcomeEnded], len(pauses))
 	}
-	// The pause is shared: once the command has read the last 429, no
-	// worker starts a request until its Retry-After has passed. What
-	// lands within that second was on the wire already, at most one
-	// request per worker, however late the machine let it land.
-	last := slices.MaxFunc(pauses, func(a, b time.Time) int { return a.Compare(b) })
-	landed := 0
-	for _, c := range calls {
-		if c.Status != 429 && !c.At.Before(last) && c.At.Before(last.Add(time.Second)) {
-			landed++
-		}
-	}
-	if landed > 8 {
-		t.Fatalf("%d requests landed within the second after a 429 with Retry-After: 1; at most the 8 workers' requests in flight may", landed)
-	}
+	// That the 429 pauses every worker is TestPauseHoldsEveryWorker's to
+	// prove: here the workers' timing is the machine's.
 	assertNoToken(t, "stdout", stdout, tokens)
 	assertNoToken(t, "stderr", stderr, tokens)
 	t.Logf("exit %d; summary:\n%s", code, stderr)

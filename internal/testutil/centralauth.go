@@ -46,6 +46,8 @@ type CentralAuth struct {
 	logins   map[string]string   // provider cookie value -> a token of its session
 
 	loginFailure *[2]string // FailNextLogin's error and description
+
+	expiresIn, expiresAt time.Duration // SetTokenExpiry's; 0 answers null
 }
 
 type config struct {
@@ -112,6 +114,8 @@ func NewCentralAuth(clientID, clientSecret string, opts ...Option) (*CentralAuth
 		changed:   make(chan struct{}),
 		byToken:   make(map[string]*Session),
 		codes:     make(map[string]authCode),
+		expiresIn: TokenLifetime,
+		expiresAt: TokenLifetime,
 		logins:    make(map[string]string),
 	}
 	ca.routes()

@@ -29,6 +29,15 @@ type Tokens struct {
 	ExpiresAt   string `json:"expires_at"` // RFC 3339
 }
 
+// SetTokenExpiry sets the lifetimes that VerifyPath answers from now on:
+// expires_in, and expires_at as that long after the fake's now. A zero
+// lifetime is answered as null. Default: TokenLifetime for both.
+func (ca *CentralAuth) SetTokenExpiry(expiresIn, expiresAt time.Duration) {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	ca.expiresIn, ca.expiresAt = expiresIn, expiresAt
+}
+
 // handleVerify is POST /api/v1/verify, as a real organization takes it:
 // Basic client credentials as for a logout, and a form of code,
 // redirect_uri (the login's, exactly) and code_verifier (43 to 128 RFC 7636
@@ -87,11 +96,16 @@ func (ca *CentralAuth) handleVerify(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(Tokens{
-			AccessToken: s.AccessToken,
-			IDToken:     s.IDToken,
-			ExpiresIn:   int(TokenLifetime / time.Second),
-			ExpiresAt:   now.Add(TokenLifetime).UTC().Format(time.RFC3339),
-		})
+		ca.mu.Lock()
+		in, at := ca.expiresIn, ca.expiresAt
+		ca.mu.Unlock()
+		answer := map[string]any{"access_token": s.AccessToken, "id_token": s.IDToken, "expires_in": nil, "expires_at": nil}
+		if in > 0 {
+			answer["expires_in"] = int(in / time.Second)
+		}
+		if at > 0 {
+			answer["expires_at"] = now.Add(at).UTC().Format(time.RFC3339)
+		}
+		_ = json.NewEncoder(w).Encode(answer)
 	}
 }
