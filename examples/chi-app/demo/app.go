@@ -6,16 +6,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/login"
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/remote"
-	"github.com/centralauth-go/logout/returnto"
 	"github.com/centralauth-go/logout/session"
 )
 
@@ -73,9 +75,6 @@ type appConfig struct {
 	// Logger gets a line per login and logout, never a token. Nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// HTTPClient talks to CentralAuth's login endpoints; nil means a
-	// default client (see newProvider).
-	HTTPClient *http.Client
 	// Revocations and Queue keep logouts server-side: the revoked session
 	// IDs and the session-wide logouts to retry. Nil means in memory; with
 	// REDIS_URL they are in Redis, shared by every instance.
@@ -102,17 +101,13 @@ func (w *workers) run(fn func(context.Context) error) {
 // memoryQueueLimit bounds the in-memory outbox of one app.
 const memoryQueueLimit = 10_000
 
-// app is one running app: its cookie store, its CentralAuth clients and
+// app is one running app: its cookie store, its CentralAuth client and
 // its pages.
 type app struct {
-	cfg         appConfig
-	store       *session.Store
-	provider    *provider
-	log         *slog.Logger
-	stateCookie string // the cookie that carries a login's state to the callback
-	// returnTo validates a login's return_to, with the policy the
-	// logout uses: paths on this origin only.
-	returnTo *returnto.Policy
+	cfg      appConfig
+	store    *session.Store
+	log      *slog.Logger
+	caOrigin string // CentralAuth's scheme and host, for the pages' CSP
 }
 
 // newApp builds one app of the example as an http.Handler.
@@ -151,20 +146,23 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chi-app: session store: %w", err)
 	}
-	prov, err := newProvider(cfg.BaseURL, cfg.ClientID, cfg.ClientSecret, cfg.HTTPClient)
-	if err != nil {
-		return nil, err
-	}
 	rc, err := remote.NewClient(cfg.ClientID, cfg.ClientSecret,
 		remote.WithBaseURL(cfg.BaseURL), remote.WithAppOrigin(cfg.PublicURL))
 	if err != nil {
 		return nil, fmt.Errorf("chi-app: CentralAuth client: %w", err)
 	}
-	policy, err := returnto.NewPolicy()
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("chi-app: CentralAuth base URL: %w", err)
+	}
+	a := &app{cfg: cfg, store: store, log: log, caOrigin: base.Scheme + "://" + base.Host}
+	// Login: PKCE S256 and a state checked at the callback, a fresh
+	// session, and a return_to that must be a path on this origin.
+	signIn, err := login.New(store, rc, cfg.PublicURL+callbackPath,
+		login.WithLogger(log), login.WithErrorHandler(a.loginFailed))
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, store: store, provider: prov, log: log, stateCookie: cfg.CookieName + "_state", returnTo: policy}
 	// Every page load asks CentralAuth, at most every CheckInterval,
 	// whether the session still stands: that is how this app notices a
 	// "Log out everywhere" made in the other one.
@@ -214,8 +212,8 @@ func newApp(cfg appConfig) (http.Handler, error) {
 
 	r := chi.NewRouter()
 	r.With(check.Middleware).Get("/", a.home)
-	r.Get(loginPath, a.login)
-	r.Get(callbackPath, a.callback)
+	r.Get(loginPath, signIn.Login)
+	r.Get(callbackPath, signIn.Callback)
 	switch cfg.Mount {
 	case mountRoute:
 		r.Handle(logoutPath, logout)
@@ -225,6 +223,29 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		return everywhere.Middleware(logout.Middleware(r)), nil
 	}
 	return nil, fmt.Errorf("chi-app: unknown mount %d", cfg.Mount)
+}
+
+// loginFailed shows a failed login on the example's own page. The login
+// package has logged it already.
+func (a *app) loginFailed(w http.ResponseWriter, _ *http.Request, err error) {
+	status := http.StatusInternalServerError
+	if re, ok := errors.AsType[*login.RequestError](err); ok {
+		status = re.Status
+	}
+	detail := "The session could not be saved."
+	switch {
+	case errors.Is(err, login.ErrState):
+		detail = "The login's state does not match this browser's, has expired, or was used already. Start again from the Log in button."
+	case errors.Is(err, login.ErrNoCode):
+		detail = "CentralAuth sent no code."
+	case errors.Is(err, login.ErrRefused):
+		// The error quotes CentralAuth's error and description; the page
+		// template escapes them.
+		detail = strings.TrimPrefix(err.Error(), "login: ")
+	case errors.Is(err, login.ErrExchange):
+		detail = "CentralAuth did not accept the login code. Start again."
+	}
+	a.errorPage(w, status, "Login failed", detail)
 }
 
 // onLogout logs one line per logout. The Event holds no token.

@@ -134,6 +134,22 @@ func cookie(t *testing.T, ctx context.Context, name string) *network.Cookie {
 	return found
 }
 
+// cookiesNamed returns the jar's cookies whose name starts with prefix.
+func cookiesNamed(t *testing.T, ctx context.Context, prefix string) []*network.Cookie {
+	t.Helper()
+	res, err := chromedp.Call(ctx, storage.GetCookies, storage.GetCookiesParams{})
+	if err != nil {
+		t.Fatalf("reading the cookie jar: %v", err)
+	}
+	var found []*network.Cookie
+	for _, c := range res.Cookies {
+		if strings.HasPrefix(c.Name, prefix) {
+			found = append(found, c)
+		}
+	}
+	return found
+}
+
 // describe shows a cookie's attributes, not its value: the value is the
 // encrypted session, tokens inside, and has no place in a test log.
 func describe(c *network.Cookie) string {

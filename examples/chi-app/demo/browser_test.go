@@ -66,7 +66,9 @@ func TestBrowserLoginThenLogout(t *testing.T) {
 	}
 }
 
-// Proof 2: "Log out everywhere" on App A logs the user out of App B on
+// Proof 2, also the login package's: a login on App A, autologin on App B
+// (both through package login), then "Log out everywhere" on App A logs
+// the user out of App B on
 // B's first page load after the check interval, through the embedded
 // CentralAuth's session: B's SessionCheck asks userinfo, hears that the
 // session ended, and drops its cookie.
@@ -88,6 +90,11 @@ func TestBrowserLogoutEverywhere(t *testing.T) {
 	}
 	if cookie(t, tab, "app_a_session") == nil || cookie(t, tab, "app_b_session") == nil {
 		t.Fatal("want both apps' cookies in the jar")
+	}
+	// Both logins went through package login, whose state cookie works
+	// once: the callbacks used them up.
+	if left := cookiesNamed(t, tab, "centralauth-login-"); len(left) != 0 {
+		t.Errorf("login state cookies left after both logins: %s", describe(left[0]))
 	}
 	if got := text(t, tab, "#check-interval"); !strings.Contains(got, interval.String()) {
 		t.Errorf("App B says %q, want it to state its check interval", got)

@@ -121,7 +121,7 @@ func (a *app) homeData(st status) any {
 		CookieName: a.cfg.CookieName, CookiePath: cookiePath,
 		LogoutPath: logoutPath, EverywherePath: everywherePath,
 		LoginPath: loginPath, EvilPath: logoutPath + "?return_to=https://evil.example/",
-		CentralAuthURL: a.provider.origin(),
+		CentralAuthURL: a.caOrigin,
 		CheckInterval:  a.cfg.CheckInterval.String(),
 		Demo:           a.cfg.Demo != nil,
 		Status:         st,

@@ -165,7 +165,7 @@ func (a *app) render(w http.ResponseWriter, status int, t *template.Template, da
 	h.Set("Content-Length", strconv.Itoa(body.Len()))
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "+
-		a.provider.origin()+"; frame-ancestors 'none'; base-uri 'none'")
+		a.caOrigin+"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
