@@ -6,16 +6,19 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/centralauth-go/logout/login"
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
 )
 
-// Mount the handler on a chi route, with a second route for logging out of
-// every app of the organization.
+// The whole round on chi: log in through CentralAuth (package login), have
+// every protected request checked, and log out of this app or of every app
+// of the organization.
 func Example_chi() {
 	hashKey, encKey := make([]byte, 32), make([]byte, 32)
 	rand.Read(hashKey) // in production, load fixed keys from your secret store
@@ -40,18 +43,30 @@ func Example_chi() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// Login with PKCE S256 and a checked state; the callback saves a fresh
+	// session and goes back to a return_to that is safe.
+	signIn, err := login.New(store, centralauth, "https://www.example.com/auth/callback",
+		login.WithAllowedHosts("www.example.com"))
+	if err != nil {
+		log.Fatal(err)
+	}
 	// Asks CentralAuth, at most every 30 s per session, whether the session
 	// still stands: a "log out everywhere" in another app reaches this one
 	// within that interval.
 	check, err := middleware.NewSessionCheck(
 		middleware.WithSessionStore(store),
 		middleware.WithRemote(centralauth),
+		middleware.WithUnauthorized(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		})),
 	)
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	r := chi.NewRouter()
+	r.Get("/login", signIn.Login)
+	r.Get("/auth/callback", signIn.Callback)
 	r.Handle("/logout", logout) // POST logs out; GET asks first
 	r.Post("/logout/everywhere", func(w http.ResponseWriter, r *http.Request) {
 		everywhere := true
@@ -66,13 +81,19 @@ func Example_chi() {
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest("POST", "/logout?return_to=https://evil.example/", nil))
 	fmt.Println(rec.Code, rec.Header().Get("Location"))
-	// Without a session, /account is refused.
+	// Without a session, /account sends the browser to log in, and the
+	// login sends it on to CentralAuth.
 	rec = httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest("GET", "/account", nil))
-	fmt.Println(rec.Code)
+	fmt.Println(rec.Code, rec.Header().Get("Location"))
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/login?return_to=%2Faccount", nil))
+	to, _ := url.Parse(rec.Header().Get("Location"))
+	fmt.Println(rec.Code, to.Host+to.Path, to.Query().Get("code_challenge_method"))
 	// Output:
 	// 303 /
-	// 401
+	// 303 /login?return_to=%2Faccount
+	// 303 centralauth.com/login S256
 }
 
 // Mount the handler on a plain net/http ServeMux.
