@@ -28,6 +28,7 @@ FUZZ_TARGETS := \
 	./session:FuzzDecodePayload:150000 \
 	./remote:FuzzParseErrorBody:150000 \
 	./remote:FuzzParseUser:100000 \
+	./remote:FuzzParseTokens:100000 \
 	./middleware:FuzzQueryValue:60000 \
 	./redisstore:FuzzParseClaimed:100000
 

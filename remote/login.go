@@ -43,17 +43,19 @@ func (cl *Client) LoginURL(redirectURI, state, codeChallenge string) string {
 // Errors are Logout's: an *Error for a non-2xx answer, a transport error
 // wrapped, and retries of transport errors, 429 and 5xx within ctx's
 // deadline. A 2xx answer that is not the documented JSON with an access
-// token, or is over 64 KiB, is an error too. Neither the code nor the
-// verifier is ever in an error.
+// token and an expiry ahead, or is over 64 KiB, is an error too. Neither
+// the code nor the verifier, as given or escaped, is ever in an error.
 func (cl *Client) Exchange(ctx context.Context, code, redirectURI, codeVerifier string) (Tokens, error) {
 	c := cl.c
 	if code == "" || redirectURI == "" || codeVerifier == "" {
 		return Tokens{}, errors.New("remote: exchange needs a code, a redirect URI and a code verifier")
 	}
 	form := url.Values{"code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {codeVerifier}}
+	// A server that echoes the request shows the form as sent: escaped.
+	secrets := []string{codeVerifier, url.QueryEscape(code), url.QueryEscape(codeVerifier)}
 	var t Tokens
 	err := c.withRetries(ctx, func() error {
-		return c.send(ctx, code, call{op: "exchange", url: c.verify, form: form, secrets: []string{codeVerifier},
+		return c.send(ctx, code, call{op: "exchange", url: c.verify, form: form, secrets: secrets,
 			ok: func(body []byte, tooLong bool) error {
 				if tooLong {
 					return unreadableError{"exchange", "the answer is over 64 KiB"}
@@ -70,8 +72,8 @@ func (cl *Client) Exchange(ctx context.Context, code, redirectURI, codeVerifier 
 }
 
 // parseTokens reads verify's JSON strictly: an access token is required,
-// expires_in is a number of seconds or null, expires_at an RFC 3339 time or
-// null.
+// expires_in is a positive number of seconds or null, expires_at an RFC 3339
+// time after now or null.
 func parseTokens(body []byte, now time.Time) (Tokens, error) {
 	var j struct {
 		AccessToken string   `json:"access_token"`
@@ -87,15 +89,24 @@ func parseTokens(body []byte, now time.Time) (Tokens, error) {
 	}
 	t := Tokens{AccessToken: j.AccessToken, IDToken: j.IDToken}
 	if j.ExpiresIn != nil {
-		if *j.ExpiresIn <= 0 || *j.ExpiresIn > maxTokenLifetime.Seconds() {
+		// In nanoseconds, so that a fraction of one is not taken for a
+		// lifetime: it would be an Expires of now.
+		ns := *j.ExpiresIn * float64(time.Second)
+		if ns < 1 || ns > float64(maxTokenLifetime) {
 			return Tokens{}, unreadableError{"exchange", "expires_in is not a positive number of seconds"}
 		}
-		t.Expires = now.Add(time.Duration(*j.ExpiresIn * float64(time.Second)))
+		t.Expires = now.Add(time.Duration(ns))
 	}
 	if j.ExpiresAt != nil {
 		at, err := time.Parse(time.RFC3339Nano, *j.ExpiresAt)
 		if err != nil {
 			return Tokens{}, unreadableError{"exchange", "expires_at is not in RFC 3339"}
+		}
+		// A past expires_at is as wrong as a non-positive expires_in, and
+		// Go's zero time would read as no expiry at all, dropping
+		// expires_in's bound with it.
+		if !at.After(now) {
+			return Tokens{}, unreadableError{"exchange", "expires_at is not in the future"}
 		}
 		if t.Expires.IsZero() || at.Before(t.Expires) {
 			t.Expires = at
