@@ -45,6 +45,8 @@ func (cl *Client) LoginURL(redirectURI, state, codeChallenge string) string {
 // deadline. A 2xx answer that is not the documented JSON with an access
 // token and an expiry ahead, or is over 64 KiB, is an error too. Neither
 // the code nor the verifier, as given or escaped, is ever in an error.
+// A code works once: if CentralAuth used it up before an answer was lost,
+// the retry fails with a 400, and the user logs in again.
 func (cl *Client) Exchange(ctx context.Context, code, redirectURI, codeVerifier string) (Tokens, error) {
 	c := cl.c
 	if code == "" || redirectURI == "" || codeVerifier == "" {
