@@ -35,7 +35,7 @@ FUZZ_TARGETS := \
 # System programs the tests drive for real, as program:debian-package.
 SYSTEM_DEPS := chromium:chromium redis-server:redis-server /usr/bin/time:time
 
-.PHONY: all run test deps vet unit fuzz-seeds fuzz bench loadtest fmt-check
+.PHONY: all run test deps vet staticcheck unit fuzz-seeds fuzz bench loadtest fmt-check
 
 all: test
 
@@ -43,9 +43,9 @@ all: test
 run:
 	$(GO) run ./examples/chi-app
 
-## test: vet, the whole suite with -race, then every fuzz target over its
+## test: vet and staticcheck, the whole suite with -race, then every fuzz target over its
 ## committed seed corpus.
-test: deps fmt-check vet unit fuzz-seeds
+test: deps fmt-check vet staticcheck unit fuzz-seeds
 
 ## deps: install the system programs the tests need, if missing.
 deps:
@@ -67,6 +67,10 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck is a tool directive in go.mod: the version is pinned there.
+staticcheck:
+	$(GO) tool staticcheck ./...
 
 # The tests that need chromium or redis-server skip without them under a
 # plain `go test`; here, after deps installed them, a skip is a failure.

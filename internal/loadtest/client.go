@@ -26,13 +26,12 @@ var ops = []string{opLogin, opLogout, opCheck}
 
 // client is one browser: its own cookie jar, its own connections.
 type client struct {
-	id       int
-	target   string
-	mode     string
-	browser  *http.Client // follows redirects, keeps cookies
-	bare     *http.Client // neither: one request, as sent
-	res      *result
-	loggedIn *regexp.Regexp
+	id      int
+	target  string
+	mode    string
+	browser *http.Client // follows redirects, keeps cookies
+	bare    *http.Client // neither: one request, as sent
+	res     *result
 }
 
 var (

@@ -12,8 +12,9 @@ import (
 func TestClock(t *testing.T) {
 	t.Run("stands still", func(t *testing.T) {
 		c := NewClock(fixedStart)
-		if !c.Now().Equal(fixedStart) || !c.Now().Equal(fixedStart) {
-			t.Errorf("Now = %v, want %v", c.Now(), fixedStart)
+		first, second := c.Now(), c.Now()
+		if !first.Equal(fixedStart) || !second.Equal(fixedStart) {
+			t.Errorf("Now = %v, then %v; want %v both times", first, second, fixedStart)
 		}
 	})
 	t.Run("Advance", func(t *testing.T) {
