@@ -76,7 +76,9 @@ var errMalformed = errors.New("login: malformed state cookie")
 // it back, so it is untrusted: it must have the exact shape encode writes.
 func decodePending(v string) (pending, error) {
 	parts := strings.Split(v, ".")
-	if len(parts) != 5 || parts[0] != "1" {
+	// base64's decoder skips \r and \n, even Strict: without this check a
+	// field would have more than one spelling.
+	if len(parts) != 5 || parts[0] != "1" || strings.ContainsAny(v, "\r\n") {
 		return pending{}, errMalformed
 	}
 	started, err := strconv.ParseInt(parts[1], 10, 64)
