@@ -21,11 +21,10 @@ import (
 )
 
 // TestLogoutOnASafeMethodNeverLogsOut is security finding 5: an app that
-// mounts Logout on a route of its own without a method pattern, as in
-// mux.HandleFunc("/logout/everywhere", ...), let any cross-site GET log the
-// user out everywhere.
+// mounted a "log out everywhere" on a route of its own without a method
+// pattern, as in mux.Handle("/logout/everywhere", ...), let any cross-site
+// GET log the user out everywhere.
 func TestLogoutOnASafeMethodNeverLogsOut(t *testing.T) {
-	everywhere := true
 	tests := []struct {
 		name       string
 		opts       []middleware.Option
@@ -47,11 +46,9 @@ func TestLogoutOnASafeMethodNeverLogsOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rg := newRig(t, false, tt.opts...)
+			rg := newRig(t, true, append([]middleware.Option{middleware.WithSessionWide(true)}, tt.opts...)...)
 			mux := http.NewServeMux()
-			mux.HandleFunc("/logout/everywhere", func(w http.ResponseWriter, r *http.Request) {
-				rg.h.Logout(w, r, middleware.LogoutParams{SessionWide: &everywhere})
-			})
+			mux.Handle("/logout/everywhere", rg.h)
 			r := httptest.NewRequest(tt.method, "https://app.example/logout/everywhere", nil)
 			r.Header.Set("Cookie", rg.cookieFor(t, &session.Session{ID: "s1"}))
 			for k, v := range tt.headers {
@@ -118,10 +115,6 @@ type failingRemote struct {
 	calls, bytes int
 }
 
-func (f *failingRemote) UserInfo(context.Context, string, *http.Request) (remote.User, error) {
-	return remote.User{}, &remote.Error{StatusCode: http.StatusServiceUnavailable}
-}
-
 func (f *failingRemote) Logout(_ context.Context, token string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -166,7 +159,7 @@ func TestAnonymousBearerPostsCannotFillTheOutbox(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store),
+			h, err := middleware.NewLogoutHandler(store,
 				middleware.WithRemote(down), middleware.WithOutbox(retries),
 				middleware.WithSessionWide(true), middleware.WithBearerToken(tt.bearerOn),
 				middleware.WithLogger(slog.New(slog.DiscardHandler)))
@@ -242,7 +235,7 @@ func TestLogoutEndsEveryCookieOfTheName(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ev middleware.Event
-	h, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store), middleware.WithRemote(rc),
+	h, err := middleware.NewLogoutHandler(store, middleware.WithRemote(rc),
 		middleware.WithSessionWide(true), middleware.WithOnLogout(func(_ *http.Request, e middleware.Event) { ev = e }))
 	if err != nil {
 		t.Fatal(err)

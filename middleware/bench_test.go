@@ -34,7 +34,7 @@ func BenchmarkPassThrough(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store))
+	h, err := middleware.NewLogoutHandler(store)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func BenchmarkLocalLogout(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ours, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store))
+	ours, err := middleware.NewLogoutHandler(store)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func TestConfirmationButtonWorksOnAPlainHTTPHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store))
+	h, err := middleware.NewLogoutHandler(store)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,12 +47,12 @@ var confirmHeaders = map[string]string{
 	"Referrer-Policy": "same-origin",
 }
 
-func (h *LogoutHandler) confirm(w http.ResponseWriter, r *http.Request, sessionWide bool) {
+func (h *LogoutHandler) confirm(w http.ResponseWriter, r *http.Request) {
 	var body bytes.Buffer
 	err := confirmPage.Execute(&body, struct {
 		Param, ReturnTo string
 		SessionWide     bool
-	}{h.cfg.param, queryValue(r.URL.RawQuery, h.cfg.param), sessionWide})
+	}{param, queryValue(r.URL.RawQuery, param), h.cfg.sessionWide})
 	if err != nil { // only a broken template can fail, and tests render it
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return

@@ -1,18 +1,15 @@
 // Package middleware serves a CentralAuth logout endpoint: it clears the
 // app's session cookie, optionally ends the CentralAuth session in every app
-// of the organization, and redirects to a validated return_to.
+// of the organization, and redirects to a validated return_to. Package
+// sessioncheck is how the other apps notice such a logout.
 //
-// Mount a LogoutHandler on a route for every method (chi's
-// r.Handle("/logout", h), or http.ServeMux's mux.Handle("/logout", h)), or
-// wrap a handler tree with h.Middleware, which serves the logout path and
-// passes every other request through untouched. Route every method to it:
-// it shows the confirmation page on GET and refuses what it must refuse
+// Mount a LogoutHandler on a route for every method (chi's r.Handle, or
+// http.ServeMux's mux.Handle), or wrap a handler tree with h.Middleware: it
+// shows the confirmation page on GET and refuses what it must refuse
 // itself, while a route for POST alone would answer GET with 405. To serve
-// a confirmation page of your own (its wording, its language), route GET
-// to your page and POST to the handler, as in Example_ownConfirmationPage.
-//
-// Protected pages load the session with session.Store.Load; see its
-// Example for which errors mean "not signed in" and which mean "try again".
+// a confirmation page of your own, route GET to it and POST to the handler
+// (Example_ownConfirmationPage). A "log out everywhere" button is a second
+// handler, made WithSessionWide(true), on a route of its own.
 //
 // The defaults are the safe ones, and each differs from CentralAuth's Node
 // library on purpose:

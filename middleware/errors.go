@@ -10,17 +10,9 @@ var ErrInvalidConfig = errors.New("middleware: invalid configuration")
 // another origin (logout CSRF).
 var ErrCrossOrigin = errors.New("middleware: cross-origin logout request refused")
 
-// ErrMethodNotAllowed is the cause of the 405 for a method other than GET,
-// HEAD and POST.
-var ErrMethodNotAllowed = errors.New("middleware: method not allowed on the logout endpoint")
-
-// ErrNoRemote is Event.RemoteErr when a session-wide logout was requested
-// through LogoutParams but the handler has no remote client.
-var ErrNoRemote = errors.New("middleware: session-wide logout requested without WithRemote")
-
 // RequestError is what the error handler receives for a refused request:
-// the HTTP status to answer and the cause, which matches ErrCrossOrigin or
-// ErrMethodNotAllowed with errors.Is.
+// the HTTP status to answer and the cause: 403 and ErrCrossOrigin, or 405
+// for a method other than GET, HEAD and POST.
 type RequestError struct {
 	Status int
 	Err    error
@@ -32,5 +24,5 @@ func (e *RequestError) Unwrap() error { return e.Err }
 // Refusals are allocated once: refusing hostile requests costs nothing.
 var (
 	errCrossOrigin      = &RequestError{Status: 403, Err: ErrCrossOrigin}
-	errMethodNotAllowed = &RequestError{Status: 405, Err: ErrMethodNotAllowed}
+	errMethodNotAllowed = &RequestError{Status: 405, Err: errors.New("middleware: method not allowed on the logout endpoint")}
 )

@@ -1,6 +1,6 @@
 package middleware
 
-import "strconv"
+import "slices"
 
 // Event describes one completed logout. The WithOnLogout hook receives it
 // synchronously, before the response is written, so the hook can still set
@@ -12,8 +12,7 @@ type Event struct {
 	// session.Store.Logout).
 	SessionIDs []string
 	// SessionWide says whether a session-wide logout was requested for
-	// this logout (by WithSessionWide or LogoutParams.SessionWide), even if
-	// there was no token to send.
+	// this logout (WithSessionWide), even if there was no token to send.
 	SessionWide bool
 	// ReturnTo is where the response redirects: the validated return_to or
 	// the default.
@@ -30,33 +29,30 @@ type Event struct {
 }
 
 // RemoteOutcome is what became of a session-wide logout.
-type RemoteOutcome int
+type RemoteOutcome string
 
 const (
 	// RemoteNone: no session-wide logout was sent, because none was
 	// requested or there was no token.
-	RemoteNone RemoteOutcome = iota
+	RemoteNone RemoteOutcome = "none"
 	// RemoteDelivered: CentralAuth accepted the logout.
-	RemoteDelivered
+	RemoteDelivered RemoteOutcome = "delivered"
 	// RemoteQueued: CentralAuth could not take it now, and the outbox
 	// (WithOutbox) will retry it.
-	RemoteQueued
+	RemoteQueued RemoteOutcome = "queued"
 	// RemoteFailed: the logout failed and was not queued, because the
 	// error was not retryable, there is no outbox, or the outbox refused
 	// it. Event.RemoteErr says why.
-	RemoteFailed
+	RemoteFailed RemoteOutcome = "failed"
 )
 
-func (o RemoteOutcome) String() string {
-	switch o {
-	case RemoteNone:
-		return "none"
-	case RemoteDelivered:
-		return "delivered"
-	case RemoteQueued:
-		return "queued"
-	case RemoteFailed:
-		return "failed"
+// worse is the worse of two outcomes, for a logout that sent several
+// tokens: the one further down remoteOutcomes.
+func worse(a, b RemoteOutcome) RemoteOutcome {
+	if slices.Index(remoteOutcomes[:], b) > slices.Index(remoteOutcomes[:], a) {
+		return b
 	}
-	return "RemoteOutcome(" + strconv.Itoa(int(o)) + ")"
+	return a
 }
+
+var remoteOutcomes = [...]RemoteOutcome{RemoteNone, RemoteDelivered, RemoteQueued, RemoteFailed}

@@ -14,11 +14,12 @@ import (
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
+	"github.com/centralauth-go/logout/sessioncheck"
 )
 
 // The whole round on chi: log in through CentralAuth (package login), have
-// every protected request checked, and log out of this app or of every app
-// of the organization.
+// every protected request checked (package sessioncheck), and log out of
+// this app or of every app of the organization.
 func Example_chi() {
 	hashKey, encKey := make([]byte, 32), make([]byte, 32)
 	rand.Read(hashKey) // in production, load fixed keys from your secret store
@@ -35,14 +36,6 @@ func Example_chi() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	logout, err := middleware.NewLogoutHandler(
-		middleware.WithSessionStore(store),
-		middleware.WithRemote(centralauth),
-		middleware.WithAllowedHosts("www.example.com"),
-	)
-	if err != nil {
-		log.Fatal(err)
-	}
 	// Login with PKCE S256 and a checked state; the callback saves a fresh
 	// session and goes back to a return_to that is safe.
 	signIn, err := login.New(store, centralauth, "https://www.example.com/auth/callback",
@@ -53,13 +46,21 @@ func Example_chi() {
 	// Asks CentralAuth, at most every 30 s per session, whether the session
 	// still stands: a "log out everywhere" in another app reaches this one
 	// within that interval.
-	check, err := middleware.NewSessionCheck(
-		middleware.WithSessionStore(store),
-		middleware.WithRemote(centralauth),
-		middleware.WithUnauthorized(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	check, err := sessioncheck.New(store, centralauth,
+		sessioncheck.WithUnauthorized(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		})),
 	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Log out of this app, or, through CentralAuth, of every app.
+	logout, err := middleware.NewLogoutHandler(store, middleware.WithAllowedHosts("www.example.com"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	everywhere, err := middleware.NewLogoutHandler(store, middleware.WithAllowedHosts("www.example.com"),
+		middleware.WithRemote(centralauth), middleware.WithSessionWide(true))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -68,12 +69,9 @@ func Example_chi() {
 	r.Get("/login", signIn.Login)
 	r.Get("/auth/callback", signIn.Callback)
 	r.Handle("/logout", logout) // POST logs out; GET asks first
-	r.Post("/logout/everywhere", func(w http.ResponseWriter, r *http.Request) {
-		everywhere := true
-		logout.Logout(w, r, middleware.LogoutParams{SessionWide: &everywhere})
-	})
+	r.Handle("/logout/everywhere", everywhere)
 	r.With(check.Require).Get("/account", func(w http.ResponseWriter, r *http.Request) {
-		s, _ := middleware.SessionFrom(r.Context())
+		s, _ := sessioncheck.From(r.Context())
 		fmt.Fprintln(w, "signed in as", s.User.Email)
 	})
 
@@ -106,7 +104,7 @@ func Example_serveMux() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	logout, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store))
+	logout, err := middleware.NewLogoutHandler(store)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -134,8 +132,7 @@ func ExampleLogoutHandler_Middleware() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	logout, err := middleware.NewLogoutHandler(
-		middleware.WithSessionStore(store),
+	logout, err := middleware.NewLogoutHandler(store,
 		middleware.WithPath("/auth/logout"),
 	)
 	if err != nil {
@@ -167,7 +164,7 @@ func Example_ownConfirmationPage() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	logout, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store))
+	logout, err := middleware.NewLogoutHandler(store)
 	if err != nil {
 		log.Fatal(err)
 	}

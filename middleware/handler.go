@@ -17,9 +17,6 @@ import (
 // SessionStore is where the app keeps its session: *session.Store and
 // *session.TokenCookie satisfy it, and an app may wrap either.
 //
-// Load returns the request's session; its errors follow package session.
-// SessionCheck calls it on every request.
-//
 // Logout ends the request's sessions in the app: it clears the cookie, and
 // revokes the sessions so that a copy of the cookie stops working. It
 // returns the sessions it ended (usually one: see session.Store.Logout),
@@ -27,24 +24,15 @@ import (
 // follow package session: with no session, session.ErrNoSession and errors
 // matching session.ErrInvalidSession are expected, and anything else is
 // logged as a fault; with sessions, an error means they could not all be
-// revoked. LogoutHandler calls it, and SessionCheck when CentralAuth says a
-// session has ended.
+// revoked.
 type SessionStore interface {
-	Load(r *http.Request) (*session.Session, error)
 	Logout(ctx context.Context, w http.ResponseWriter, r *http.Request) ([]*session.Session, error)
 }
 
-// Remote is the CentralAuth API client, usually a *remote.Client.
-// LogoutHandler calls Logout, to end a session in every app; SessionCheck
-// calls UserInfo, to ask whether a session still stands. Errors are
-// classified with remote.IsRetryable and remote.IsSessionEnded.
-// NewSessionCheck calls UserInfo once with an empty token and a cancelled
-// context, and refuses a Remote that answers with an error matching
-// remote.ErrInvalidConfig, as a *remote.Client made without
-// remote.WithAppOrigin does.
+// Remote ends a session in every app of the organization: a
+// *remote.Client. Errors are classified with remote.IsRetryable.
 type Remote interface {
 	Logout(ctx context.Context, token string) error
-	UserInfo(ctx context.Context, token string, r *http.Request) (remote.User, error)
 }
 
 // Outbox keeps a session-wide logout that failed for a retryable reason,
@@ -53,43 +41,38 @@ type Outbox interface {
 	Enqueue(ctx context.Context, token string) error
 }
 
-// LogoutParams are per-call settings for LogoutHandler.Logout, like the
-// options of the Node library's logout(req, {returnTo, logoutSessionWide}).
-type LogoutParams struct {
-	// ReturnTo, when set, wins over the request's return_to parameter. It
-	// is validated like any return_to.
-	ReturnTo string
-	// SessionWide, when set, overrides WithSessionWide for this call.
-	SessionWide *bool
-}
-
 // LogoutHandler serves logout. Build it with NewLogoutHandler; it is safe
 // for concurrent use.
 type LogoutHandler struct {
 	cfg         config
+	store       SessionStore
 	policy      *returnto.Policy
 	defaultLoc  string
 	crossOrigin *http.CrossOriginProtection
 }
 
-// NewLogoutHandler returns a LogoutHandler, or an error matching
-// ErrInvalidConfig that says what to fix: no store, session-wide logout
-// without a remote client, an unsafe default return_to, a bad host pattern
-// or trusted origin, or an invalid option.
-func NewLogoutHandler(opts ...Option) (*LogoutHandler, error) {
+// NewLogoutHandler returns a LogoutHandler that ends the sessions of store,
+// or an error matching ErrInvalidConfig that says what to fix: no store,
+// session-wide logout without a remote client, an unsafe default
+// return_to, a bad host pattern or trusted origin, or an invalid option.
+func NewLogoutHandler(store SessionStore, opts ...Option) (*LogoutHandler, error) {
 	cfg := config{
 		defaultReturnTo: "/",
-		param:           "return_to",
 		path:            "/logout",
 		logger:          slog.Default(),
 		remoteTimeout:   3 * time.Second,
 		errorHandler:    defaultErrorHandler,
 	}
-	if err := cfg.apply(opts, false); err != nil {
-		return nil, err
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, configError("nil Option")
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
 	}
-	if cfg.store == nil {
-		return nil, configError("no session store; use WithSessionStore")
+	if isNil(store) {
+		return nil, configError("nil SessionStore")
 	}
 	if cfg.sessionWide && cfg.remote == nil {
 		return nil, configError("WithSessionWide(true) needs WithRemote")
@@ -108,14 +91,7 @@ func NewLogoutHandler(opts ...Option) (*LogoutHandler, error) {
 			return nil, configError("trusted origin: %w", err)
 		}
 	}
-	return &LogoutHandler{cfg: cfg, policy: policy, defaultLoc: defaultLoc, crossOrigin: crossOrigin}, nil
-}
-
-// ServeHTTP serves every request routed to it, whatever its path: POST logs
-// out; GET shows a confirmation page (or logs out, with WithGETLogout);
-// HEAD answers as GET would without logging out; anything else gets 405.
-func (h *LogoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.Logout(w, r, LogoutParams{})
+	return &LogoutHandler{cfg: cfg, store: store, policy: policy, defaultLoc: defaultLoc, crossOrigin: crossOrigin}, nil
 }
 
 // Middleware returns next wrapped so that requests for the logout path
@@ -141,8 +117,7 @@ func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.next.ServeHTTP(w, r)
 }
 
-// Logout is ServeHTTP with per-call settings, for a route of the app's own
-// such as "log out everywhere". It follows the same rules of method: a POST
+// ServeHTTP serves every request routed to it, whatever its path. A POST
 // logs out and redirects with 303 See Other; a GET logs out (and redirects
 // with 302 Found) only with WithGETLogout(true), and otherwise gets the
 // confirmation page, as a HEAD always does; any other method is refused
@@ -156,20 +131,16 @@ func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // and sends nothing when there is none. A remote failure is logged and
 // reported in the Event, and the user is logged out locally and redirected
 // all the same.
-func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutParams) {
-	sessionWide := h.cfg.sessionWide
-	if p.SessionWide != nil {
-		sessionWide = *p.SessionWide
-	}
+func (h *LogoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodPost:
 	case http.MethodGet:
 		if !h.cfg.getLogout {
-			h.confirm(w, r, sessionWide)
+			h.confirm(w, r)
 			return
 		}
 	case http.MethodHead:
-		h.confirm(w, r, sessionWide)
+		h.confirm(w, r)
 		return
 	default:
 		w.Header().Set("Allow", "GET, HEAD, POST")
@@ -180,7 +151,7 @@ func (h *LogoutHandler) Logout(w http.ResponseWriter, r *http.Request, p LogoutP
 		h.refuseCrossOrigin(w, r)
 		return
 	}
-	ev := Event{ReturnTo: h.returnTo(r, p.ReturnTo), SessionWide: sessionWide}
+	ev := Event{ReturnTo: h.returnTo(r), SessionWide: h.cfg.sessionWide, Remote: RemoteNone}
 
 	sessions, revokeErr := h.endLocally(w, r)
 	ev.SessionIDs, ev.RevokeErr = sessionIDs(sessions), revokeErr
@@ -208,7 +179,7 @@ func (h *LogoutHandler) endLocally(w http.ResponseWriter, r *http.Request) ([]*s
 	// The server-side steps outlive the request: see detached.
 	ctx, cancel := h.detached(r)
 	defer cancel()
-	sessions, err := h.cfg.store.Logout(ctx, w, r)
+	sessions, err := h.store.Logout(ctx, w, r)
 	switch {
 	case err == nil:
 	case len(sessions) > 0:
@@ -257,17 +228,13 @@ func (h *LogoutHandler) remoteLogout(r *http.Request, sessions []*session.Sessio
 	if len(tokens) == 0 {
 		return RemoteNone, nil
 	}
-	if h.cfg.remote == nil {
-		h.log(r.Context(), slog.LevelError, "logout: session-wide logout requested, but the handler has no remote client")
-		return RemoteFailed, ErrNoRemote
-	}
 	// One bound for all the calls: see WithRemoteTimeout.
 	ctx, cancel := h.detached(r)
 	defer cancel()
 	outcome, errs := RemoteNone, []error(nil)
 	for _, token := range tokens {
 		o, err := h.sendRemote(ctx, r, token)
-		outcome = max(outcome, o)
+		outcome = worse(outcome, o)
 		errs = append(errs, err)
 	}
 	return outcome, errors.Join(errs...)

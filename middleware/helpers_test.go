@@ -42,7 +42,6 @@ func newRig(t *testing.T, withRemote bool, opts ...middleware.Option) *rig {
 	rg := &rig{store: store, logs: &testutil.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(rg.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	base := []middleware.Option{
-		middleware.WithSessionStore(store),
 		middleware.WithLogger(logger),
 		middleware.WithOnLogout(func(_ *http.Request, ev middleware.Event) {
 			rg.mu.Lock()
@@ -63,7 +62,7 @@ func newRig(t *testing.T, withRemote bool, opts ...middleware.Option) *rig {
 		rg.ca = ca
 		base = append(base, middleware.WithRemote(rc))
 	}
-	h, err := middleware.NewLogoutHandler(append(base, opts...)...)
+	h, err := middleware.NewLogoutHandler(store, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,18 +145,4 @@ func cleared(resp *http.Response) bool {
 		}
 	}
 	return false
-}
-
-// doLogout calls Logout with p, as an app's own handler would.
-func (rg *rig) doLogout(r req, p middleware.LogoutParams) *http.Response {
-	hr := httptest.NewRequest(http.MethodPost, "https://app.example/logout", nil)
-	if r.cookie != "" {
-		hr.Header.Set("Cookie", r.cookie)
-	}
-	for k, v := range r.headers {
-		hr.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	rg.h.Logout(rec, hr, p)
-	return rec.Result()
 }

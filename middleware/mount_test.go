@@ -24,7 +24,7 @@ func TestMounting(t *testing.T) {
 		t.Fatal(err)
 	}
 	newHandler := func(opts ...middleware.Option) *middleware.LogoutHandler {
-		h, err := middleware.NewLogoutHandler(append([]middleware.Option{middleware.WithSessionStore(store)}, opts...)...)
+		h, err := middleware.NewLogoutHandler(store, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,54 +9,15 @@ import (
 	"time"
 )
 
-// Option configures a LogoutHandler or a SessionCheck. WithSessionStore,
-// WithRemote and WithLogger serve both; every other option serves one of
-// them, and given to the other it is an error.
+// Option configures a LogoutHandler in NewLogoutHandler.
 type Option func(*config) error
 
-// logoutOnly and checkOnly mark an option as one constructor's, so that
-// the other refuses it rather than ignore it.
-func logoutOnly(name string, set func(*config) error) Option {
-	return func(c *config) error {
-		c.logoutOnly = append(c.logoutOnly, name)
-		return set(c)
-	}
-}
-
-func checkOnly(name string, set func(*config) error) Option {
-	return func(c *config) error {
-		c.checkOnly = append(c.checkOnly, name)
-		return set(c)
-	}
-}
-
-// apply runs opts over c, and refuses an option of the other constructor.
-func (c *config) apply(opts []Option, forCheck bool) error {
-	for _, opt := range opts {
-		if opt == nil {
-			return configError("nil Option")
-		}
-		if err := opt(c); err != nil {
-			return err
-		}
-	}
-	switch {
-	case forCheck && len(c.logoutOnly) > 0:
-		return configError("%s configures a LogoutHandler, not a SessionCheck", strings.Join(c.logoutOnly, ", "))
-	case !forCheck && len(c.checkOnly) > 0:
-		return configError("%s configures a SessionCheck, not a LogoutHandler", strings.Join(c.checkOnly, ", "))
-	}
-	return nil
-}
-
 type config struct {
-	store           SessionStore
 	remote          Remote
 	outbox          Outbox
 	sessionWide     bool
 	allowedHosts    []string
 	defaultReturnTo string
-	param           string
 	path            string
 	getLogout       bool
 	bearer          bool
@@ -65,14 +26,6 @@ type config struct {
 	onLogout        func(*http.Request, Event)
 	logger          *slog.Logger
 	remoteTimeout   time.Duration
-
-	// SessionCheck's (check.go).
-	checkInterval time.Duration
-	maxStale      time.Duration
-	checkTimeout  time.Duration
-	unauthorized  http.Handler
-
-	logoutOnly, checkOnly []string // names of the options given
 }
 
 // isNil reports whether v is nil, or an interface holding a nil pointer
@@ -88,18 +41,6 @@ func isNil(v any) bool {
 
 func configError(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
-}
-
-// WithSessionStore sets where the session lives: a *session.Store, a
-// *session.TokenCookie, or any SessionStore. Required.
-func WithSessionStore(s SessionStore) Option {
-	return func(c *config) error {
-		if isNil(s) {
-			return configError("nil SessionStore")
-		}
-		c.store = s
-		return nil
-	}
 }
 
 // WithRemote sets what sends session-wide logouts to CentralAuth, usually
@@ -120,24 +61,25 @@ func WithRemote(rc Remote) Option {
 // it instead of letting it be lost. Default: none; such a failure is only
 // reported.
 func WithOutbox(o Outbox) Option {
-	return logoutOnly("WithOutbox", func(c *config) error {
+	return func(c *config) error {
 		if isNil(o) {
 			return configError("nil Outbox")
 		}
 		c.outbox = o
 		return nil
-	})
+	}
 }
 
 // WithSessionWide makes every logout end the CentralAuth session in all
 // apps of the organization, not only this app's cookie. It needs WithRemote,
-// and has an effect only when the organization enabled autologin.
-// LogoutParams.SessionWide overrides it per call. Default: false.
+// and has an effect only when the organization enabled autologin. For a
+// "log out everywhere" button beside a plain "log out", make a second
+// handler with it, on a route of its own. Default: false.
 func WithSessionWide(on bool) Option {
-	return logoutOnly("WithSessionWide", func(c *config) error {
+	return func(c *config) error {
 		c.sessionWide = on
 		return nil
-	})
+	}
 }
 
 // WithAllowedHosts allows absolute return_to URLs on these hosts, in
@@ -148,43 +90,31 @@ func WithSessionWide(on bool) Option {
 // compared in canonical form: case-insensitive, IDNs as punycode. Repeated
 // calls add up. Default: none, so only paths are allowed.
 func WithAllowedHosts(patterns ...string) Option {
-	return logoutOnly("WithAllowedHosts", func(c *config) error {
+	return func(c *config) error {
 		c.allowedHosts = append(c.allowedHosts, patterns...)
 		return nil
-	})
+	}
 }
 
 // WithDefaultReturnTo sets where to redirect when return_to is absent or
 // unsafe. It must itself be safe under the allowed hosts. Default: "/".
 func WithDefaultReturnTo(location string) Option {
-	return logoutOnly("WithDefaultReturnTo", func(c *config) error {
+	return func(c *config) error {
 		c.defaultReturnTo = location
 		return nil
-	})
-}
-
-// WithReturnToParam sets the name of the query or form parameter that
-// carries return_to. Default: "return_to".
-func WithReturnToParam(name string) Option {
-	return logoutOnly("WithReturnToParam", func(c *config) error {
-		if name == "" || strings.ContainsAny(name, "&=;#?% ") {
-			return configError("return_to parameter name %q is empty or has reserved characters", name)
-		}
-		c.param = name
-		return nil
-	})
+	}
 }
 
 // WithPath sets the path that Middleware serves; ServeHTTP ignores it, since
 // the router already chose the route. Default: "/logout".
 func WithPath(path string) Option {
-	return logoutOnly("WithPath", func(c *config) error {
+	return func(c *config) error {
 		if !strings.HasPrefix(path, "/") {
 			return configError("path %q does not start with /", path)
 		}
 		c.path = path
 		return nil
-	})
+	}
 }
 
 // WithGETLogout(true) makes GET log out directly, as the Node library does,
@@ -192,10 +122,10 @@ func WithPath(path string) Option {
 // your users out with a link or an image (logout CSRF): turn it on only if
 // that is acceptable. HEAD never logs out. Default: false.
 func WithGETLogout(on bool) Option {
-	return logoutOnly("WithGETLogout", func(c *config) error {
+	return func(c *config) error {
 		c.getLogout = on
 		return nil
-	})
+	}
 }
 
 // WithBearerToken(true) lets a session-wide logout take the token to end
@@ -207,47 +137,48 @@ func WithGETLogout(on bool) Option {
 // and fit in 8 KiB, or it is ignored. Default: false; only the token of a
 // session whose cookie verified is ever sent or queued.
 func WithBearerToken(on bool) Option {
-	return logoutOnly("WithBearerToken", func(c *config) error {
+	return func(c *config) error {
 		c.bearer = on
 		return nil
-	})
+	}
 }
 
 // WithTrustedOrigins lets POSTs from these origins ("https://app.example.com",
 // scheme and host, no path) log out, although cross-origin. Default: none;
 // only same-origin POSTs log out.
 func WithTrustedOrigins(origins ...string) Option {
-	return logoutOnly("WithTrustedOrigins", func(c *config) error {
+	return func(c *config) error {
 		c.trustedOrigins = append(c.trustedOrigins, origins...)
 		return nil
-	})
+	}
 }
 
 // WithErrorHandler sets what answers a refused request. It receives a
-// *RequestError whose Status is 403 (cross-origin) or 405 (method; the Allow
-// header is already set) and must write the response. Default: the status
-// and its text, as plain text.
+// *RequestError whose Status is 403 (cross-origin, ErrCrossOrigin) or 405
+// (a method other than GET, HEAD and POST; the Allow header is already set)
+// and must write the response. Default: the status and its text, as plain
+// text.
 func WithErrorHandler(fn func(http.ResponseWriter, *http.Request, error)) Option {
-	return logoutOnly("WithErrorHandler", func(c *config) error {
+	return func(c *config) error {
 		if fn == nil {
 			return configError("nil error handler")
 		}
 		c.errorHandler = fn
 		return nil
-	})
+	}
 }
 
 // WithOnLogout sets a hook that receives an Event after every logout,
 // synchronously, before the response is written: for audit logs or metrics.
 // Default: none.
 func WithOnLogout(fn func(*http.Request, Event)) Option {
-	return logoutOnly("WithOnLogout", func(c *config) error {
+	return func(c *config) error {
 		if fn == nil {
 			return configError("nil OnLogout hook")
 		}
 		c.onLogout = fn
 		return nil
-	})
+	}
 }
 
 // WithLogger sets the logger. Failed session-wide logouts are logged at
@@ -268,11 +199,11 @@ func WithLogger(l *slog.Logger) Option {
 // logout request, retries included: a slow or unreachable CentralAuth
 // delays the redirect by at most this. Default: 3s.
 func WithRemoteTimeout(d time.Duration) Option {
-	return logoutOnly("WithRemoteTimeout", func(c *config) error {
+	return func(c *config) error {
 		if d <= 0 {
 			return configError("remote timeout %v is not positive", d)
 		}
 		c.remoteTimeout = d
 		return nil
-	})
+	}
 }

@@ -12,13 +12,13 @@ import (
 // confirmation form is a few hundred bytes.
 const maxFormBytes = 16 << 10
 
-// returnTo picks return_to from the call, else the request, validates it,
-// and returns the location to redirect to.
-func (h *LogoutHandler) returnTo(r *http.Request, fromCall string) string {
-	raw := fromCall
-	if raw == "" {
-		raw = h.param(r)
-	}
+// param is the query or form parameter that carries return_to.
+const param = "return_to"
+
+// returnTo reads return_to from the request, validates it, and returns the
+// location to redirect to.
+func (h *LogoutHandler) returnTo(r *http.Request) string {
+	raw := h.requested(r)
 	if raw == "" {
 		return h.defaultLoc
 	}
@@ -31,18 +31,18 @@ func (h *LogoutHandler) returnTo(r *http.Request, fromCall string) string {
 	return loc
 }
 
-// param reads the return_to parameter from a POSTed urlencoded form, else
+// requested reads the return_to parameter from a POSTed urlencoded form, else
 // from the query string.
-func (h *LogoutHandler) param(r *http.Request) string {
+func (h *LogoutHandler) requested(r *http.Request) string {
 	if r.Method == http.MethodPost && r.Body != nil && r.Body != http.NoBody && isURLEncodedForm(r) {
 		r.Body = http.MaxBytesReader(nil, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
 			h.log(r.Context(), slog.LevelDebug, "logout: unreadable form body", slog.Any("error", err))
-		} else if v := r.PostForm.Get(h.cfg.param); v != "" {
+		} else if v := r.PostForm.Get(param); v != "" {
 			return v
 		}
 	}
-	return queryValue(r.URL.RawQuery, h.cfg.param)
+	return queryValue(r.URL.RawQuery, param)
 }
 
 func isURLEncodedForm(r *http.Request) bool {

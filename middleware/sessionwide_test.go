@@ -16,11 +16,9 @@ import (
 )
 
 func TestSessionWideLogout(t *testing.T) {
-	yes, no := true, false
 	tests := []struct {
 		name       string
 		opts       []middleware.Option
-		params     *middleware.LogoutParams
 		session    func(testutil.Session) *session.Session // nil: no cookie
 		bearer     func(testutil.Session) string
 		wantSent   func(testutil.Session) string // token CentralAuth must receive; "" for no call
@@ -90,19 +88,6 @@ func TestSessionWideLogout(t *testing.T) {
 			session:    func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
 			wantActive: true,
 		},
-		{
-			name:     "per-call opt-in",
-			params:   &middleware.LogoutParams{SessionWide: &yes},
-			session:  func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
-			wantSent: func(s testutil.Session) string { return s.AccessToken }, wantWide: true,
-		},
-		{
-			name:       "per-call opt-out",
-			opts:       []middleware.Option{middleware.WithSessionWide(true)},
-			params:     &middleware.LogoutParams{SessionWide: &no},
-			session:    func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
-			wantActive: true,
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,12 +100,7 @@ func TestSessionWideLogout(t *testing.T) {
 			if tt.bearer != nil {
 				r.headers["Authorization"] = "Bearer " + tt.bearer(s)
 			}
-			var resp *http.Response
-			if tt.params != nil {
-				resp = rg.doLogout(r, *tt.params)
-			} else {
-				resp = rg.do(r)
-			}
+			resp := rg.do(r)
 			if resp.StatusCode != http.StatusSeeOther || !cleared(resp) {
 				t.Fatalf("status %d, cleared %v", resp.StatusCode, cleared(resp))
 			}
@@ -210,18 +190,6 @@ func TestSlowCentralAuthDelaysLogoutByAtMostTheTimeout(t *testing.T) {
 	}
 }
 
-func TestSessionWideWithoutRemotePerCall(t *testing.T) {
-	rg := newRig(t, false)
-	yes := true
-	resp := rg.doLogout(req{cookie: rg.cookieFor(t, &session.Session{AccessToken: "at"})}, middleware.LogoutParams{SessionWide: &yes})
-	if resp.StatusCode != http.StatusSeeOther || !cleared(resp) {
-		t.Fatalf("status %d, cleared %v", resp.StatusCode, cleared(resp))
-	}
-	if err := rg.lastEvent(t).RemoteErr; !errors.Is(err, middleware.ErrNoRemote) {
-		t.Fatalf("RemoteErr %v, want ErrNoRemote", err)
-	}
-}
-
 func TestRetryableFailureGoesToTheOutbox(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -257,7 +225,7 @@ func TestRetryableFailureGoesToTheOutbox(t *testing.T) {
 			}
 			store, _ := session.NewStore(hashKey)
 			var ev middleware.Event
-			h, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store), middleware.WithRemote(rc),
+			h, err := middleware.NewLogoutHandler(store, middleware.WithRemote(rc),
 				middleware.WithSessionWide(true), middleware.WithOutbox(retries),
 				middleware.WithOnLogout(func(_ *http.Request, e middleware.Event) { ev = e }))
 			if err != nil {

@@ -54,7 +54,7 @@ func TestLogoutThroughTheSessionStoreContract(t *testing.T) {
 			}
 			store := &appStore{Store: inner}
 			var ev middleware.Event
-			h, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store),
+			h, err := middleware.NewLogoutHandler(store,
 				middleware.WithOnLogout(func(_ *http.Request, e middleware.Event) { ev = e }))
 			if err != nil {
 				t.Fatal(err)

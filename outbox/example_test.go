@@ -39,8 +39,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	logout, err := middleware.NewLogoutHandler(
-		middleware.WithSessionStore(store),
+	logout, err := middleware.NewLogoutHandler(store,
 		middleware.WithRemote(centralauth),
 		middleware.WithSessionWide(true),
 		middleware.WithOutbox(retries), // a retryable failure is queued, not lost

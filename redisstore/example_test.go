@@ -48,8 +48,7 @@ func Example() {
 	}
 	go retries.Run(ctx) // retries session-wide logouts that failed
 
-	logout, err := middleware.NewLogoutHandler(
-		middleware.WithSessionStore(store),
+	logout, err := middleware.NewLogoutHandler(store,
 		middleware.WithRemote(centralauth),
 		middleware.WithSessionWide(true),
 		middleware.WithOutbox(retries),

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"net/url"
 
 	"github.com/centralauth-go/logout/internal/retry"
@@ -27,7 +26,6 @@ type client struct {
 	verify     string // {base}/api/v1/verify
 	clientID   string
 	userInfo   string // {base}/api/v1/userinfo?domain=<app origin>, or "" without WithAppOrigin
-	proxies    []netip.Prefix
 	authHeader string // "Basic " + credentials, computed once
 	userAgent  string
 	httpClient *http.Client
@@ -85,7 +83,6 @@ func NewClient(clientID, clientSecret string, opts ...Option) (*Client, error) {
 		verify:     cfg.baseURL.JoinPath("api", "v1", "verify").String(),
 		clientID:   clientID,
 		userInfo:   userInfoURL(cfg.baseURL, cfg.appOrigin),
-		proxies:    cfg.proxies,
 		authHeader: "Basic " + creds,
 		userAgent:  cfg.userAgent,
 		httpClient: cfg.httpClient,

@@ -2,8 +2,8 @@
 // session-wide logout: a POST of the user's access token or ID token to
 // {base}/api/v1/logout, authenticated with the application's client ID and
 // secret. UserInfo asks whether a session still stands, the check that
-// lets every app notice a logout made in another (see
-// middleware.SessionCheck). The API facts it relies on are written down in the repository's
+// lets every app notice a logout made in another (package sessioncheck).
+// The API facts it relies on are written down in the repository's
 // docs/centralauth-api.md.
 //
 // A session-wide logout ends the user's CentralAuth session, so the user is

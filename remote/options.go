@@ -2,9 +2,7 @@ package remote
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -33,7 +31,6 @@ type config struct {
 	retries    int
 	userAgent  string
 	appOrigin  string
-	proxies    []netip.Prefix
 }
 
 // Option configures a Client in NewClient. Options apply in order, so a later
@@ -92,32 +89,6 @@ func WithAppOrigin(origin string) Option {
 			return err
 		}
 		c.appOrigin = o
-		return nil
-	}
-}
-
-// WithTrustedProxies names the proxies in front of the app, as IP
-// addresses or CIDR prefixes ("10.0.0.0/8"), so that UserInfo takes the end
-// user's IP from the X-Forwarded-For header they append to, rather than
-// from the connection: the rightmost hop that is not one of them. Only the
-// hops these proxies added are believed: any client can write the header.
-// X-Real-IP is ignored, since a proxy that does not set it passes on
-// whatever the client wrote; a proxy that only sets X-Real-IP must be made
-// to append X-Forwarded-For too. Default: none; the IP is the connection's
-// peer address.
-func WithTrustedProxies(proxies ...string) Option {
-	return func(c *config) error {
-		for _, p := range proxies {
-			prefix, err := netip.ParsePrefix(p)
-			if err != nil {
-				ip, ierr := netip.ParseAddr(p)
-				if ierr != nil {
-					return fmt.Errorf("trusted proxy %q is neither an IP address nor a CIDR prefix", p)
-				}
-				prefix = netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen())
-			}
-			c.proxies = append(c.proxies, prefix.Masked())
-		}
 		return nil
 	}
 }

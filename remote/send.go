@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -13,9 +14,8 @@ import (
 type call struct {
 	op  string // "logout", "userinfo" or "exchange", for error messages
 	url string
-	// endUser, for userinfo, is the request whose user-agent and IP go
-	// with the call.
-	endUser *http.Request
+	// endUser, for userinfo, is whose IP and user agent go with the call.
+	endUser *EndUser
 	// ok reads a 2xx answer's body; tooLong says it was cut at
 	// maxBodyBytes. Nil means any 2xx is a success.
 	ok func(body []byte, tooLong bool) error
@@ -49,8 +49,12 @@ func (c *client) send(ctx context.Context, token string, cl call) error {
 	if cl.endUser != nil {
 		// CentralAuth records the end user's browser and address with
 		// the session check, in these two headers.
-		req.Header.Set("User-Agent", cl.endUser.UserAgent())
-		req.Header.Set("auth-ip", c.endUserIP(cl.endUser).String())
+		ip := cl.endUser.IP.Unmap()
+		if !ip.IsValid() {
+			ip = netip.IPv4Unspecified()
+		}
+		req.Header.Set("User-Agent", cl.endUser.UserAgent)
+		req.Header.Set("auth-ip", ip.String())
 	}
 
 	resp, err := c.httpClient.Do(req)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -29,10 +28,21 @@ type User struct {
 	AffirmationDate time.Time
 }
 
+// EndUser is the person whose session UserInfo asks about, as the app saw
+// them: CentralAuth records both values, and its hijack protection compares
+// them with the session's. Working them out from an inbound request,
+// proxies included, is the app's job (package sessioncheck does it).
+type EndUser struct {
+	// IP is sent as auth-ip; the zero Addr is sent as 0.0.0.0.
+	IP netip.Addr
+	// UserAgent is sent as User-Agent; "" sends none.
+	UserAgent string
+}
+
 // UserInfo asks CentralAuth whether the session that token (an access
 // token or an ID token) belongs to still stands, and returns its user. It
 // POSTs the token to {base}/api/v1/userinfo?domain=<app origin>, with the
-// end user's User-Agent and IP from r, which CentralAuth records. It needs
+// end user's IP and User-Agent. It needs
 // WithAppOrigin: without it, UserInfo fails with an error matching
 // ErrInvalidConfig, checked before the token, so that a call with an empty
 // token tells, without a network call, whether the client can check
@@ -46,7 +56,7 @@ type User struct {
 // timeout, 429, 5xx, an answer that is not the documented JSON or is over
 // 64 KiB) means CentralAuth could not be asked: it is not a logout. Retries
 // follow Logout's rules, within ctx's deadline.
-func (cl *Client) UserInfo(ctx context.Context, token string, r *http.Request) (User, error) {
+func (cl *Client) UserInfo(ctx context.Context, token string, eu EndUser) (User, error) {
 	c := cl.c
 	// Configuration first, so that a caller can find out with an empty
 	// token, and no call, that this client cannot check sessions.
@@ -58,7 +68,7 @@ func (cl *Client) UserInfo(ctx context.Context, token string, r *http.Request) (
 	}
 	var u User
 	err := c.withRetries(ctx, func() error {
-		return c.send(ctx, token, call{op: "userinfo", url: c.userInfo, endUser: r, ok: func(body []byte, tooLong bool) error {
+		return c.send(ctx, token, call{op: "userinfo", url: c.userInfo, endUser: &eu, ok: func(body []byte, tooLong bool) error {
 			if tooLong {
 				return unreadableError{"userinfo", "the answer is over 64 KiB"}
 			}
@@ -172,67 +182,4 @@ func parseOrigin(origin string) (string, error) {
 		return "", errors.New("app origin must be a scheme and a host, with no user, path, query or fragment")
 	}
 	return strings.ToLower(u.Scheme + "://" + u.Host), nil
-}
-
-// endUserIP is the IP that CentralAuth records for the end user: the
-// connection's peer, unless that is a trusted proxy (WithTrustedProxies).
-// Then it is the rightmost X-Forwarded-For hop that is not a trusted proxy,
-// since each trusted proxy appends the address it was reached from; the
-// hops left of that one are the client's to write. A hop may carry a port
-// ("ip:port", "[ipv6]:port"), which is dropped. A hop that does not parse
-// stops the walk at the last trusted hop. X-Real-IP is never read: a proxy
-// that does not set it passes on the client's, and nothing tells the two
-// apart.
-func (c *client) endUserIP(r *http.Request) netip.Addr {
-	last := peerAddr(r.RemoteAddr)
-	if !c.trusted(last) {
-		return last
-	}
-	hops := r.Header.Values("X-Forwarded-For")
-	for i := len(hops) - 1; i >= 0; i-- {
-		parts := strings.Split(hops[i], ",")
-		for j := len(parts) - 1; j >= 0; j-- {
-			ip, ok := parseHop(strings.TrimSpace(parts[j]))
-			if !ok {
-				return last
-			}
-			if last = ip; !c.trusted(last) {
-				return last
-			}
-		}
-	}
-	return last
-}
-
-// parseHop reads one X-Forwarded-For hop: an IP address, with or without
-// a port.
-func parseHop(hop string) (netip.Addr, bool) {
-	if ip, err := netip.ParseAddr(hop); err == nil {
-		return ip.Unmap(), true
-	}
-	if ap, err := netip.ParseAddrPort(hop); err == nil {
-		return ap.Addr().Unmap(), true
-	}
-	return netip.Addr{}, false
-}
-
-func (c *client) trusted(ip netip.Addr) bool {
-	for _, p := range c.proxies {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-// peerAddr reads http.Request.RemoteAddr, "ip:port"; the zero address when
-// it does not parse (a request not from a network server).
-func peerAddr(remoteAddr string) netip.Addr {
-	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
-		return ap.Addr().Unmap()
-	}
-	if ip, err := netip.ParseAddr(remoteAddr); err == nil {
-		return ip.Unmap()
-	}
-	return netip.IPv4Unspecified()
 }

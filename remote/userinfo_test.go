@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -16,15 +17,10 @@ import (
 
 const testOrigin = "https://app.example.test"
 
-// endUser is the browser's request that a session check is made for.
-func endUser() *http.Request {
-	r := httptest.NewRequest(http.MethodGet, testOrigin+"/account", nil)
-	r.RemoteAddr = "198.51.100.23:50123"
-	r.Header.Set("User-Agent", "Mozilla/5.0 (X11) test")
-	return r
-}
+// endUser is the browser that a session check is made for.
+var endUser = EndUser{IP: netip.MustParseAddr("198.51.100.23"), UserAgent: "Mozilla/5.0 (X11) test"}
 
-// kind classifies a UserInfo error the way SessionCheck does.
+// kind classifies a UserInfo error the way package sessioncheck does.
 func kind(err error) string {
 	switch e, ok := errors.AsType[*Error](err); {
 	case err == nil:
@@ -79,7 +75,7 @@ func TestUserInfoAgainstTheFake(t *testing.T) {
 			}
 			withClock(c, newClock())
 			token := tt.token(s)
-			u, err := c.UserInfo(testCtx(t), token, endUser())
+			u, err := c.UserInfo(testCtx(t), token, endUser)
 			if got := kind(err); got != tt.wantKind {
 				t.Fatalf("UserInfo = %+v, %v: %s, want %s", u, err, got, tt.wantKind)
 			}
@@ -156,7 +152,7 @@ func TestUserInfoBadAnswers(t *testing.T) {
 				defer cancel()
 			}
 			start := time.Now()
-			u, err := c.UserInfo(ctx, "eyJ.tok.en", endUser())
+			u, err := c.UserInfo(ctx, "eyJ.tok.en", endUser)
 			if got := kind(err); got != tt.wantKind {
 				t.Fatalf("UserInfo = %+v, %v: %s, want %s", u, err, got, tt.wantKind)
 			}
@@ -182,19 +178,19 @@ func TestUserInfoNeedsAnAppOrigin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.UserInfo(t.Context(), "tok", endUser()); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := c.UserInfo(t.Context(), "tok", endUser); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("UserInfo without WithAppOrigin = %v, want ErrInvalidConfig", err)
 	}
 	// Configuration first: a caller can find a client made without
 	// WithAppOrigin with an empty token, and no network call.
-	if _, err := c.UserInfo(t.Context(), "", nil); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := c.UserInfo(t.Context(), "", EndUser{}); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("UserInfo without WithAppOrigin or a token = %v, want ErrInvalidConfig", err)
 	}
 	withOrigin, err := NewClient(testID, testSecret, WithAppOrigin(testOrigin))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := withOrigin.UserInfo(t.Context(), "", endUser()); !errors.Is(err, ErrNoToken) {
+	if _, err := withOrigin.UserInfo(t.Context(), "", endUser); !errors.Is(err, ErrNoToken) {
 		t.Fatalf("UserInfo without a token = %v, want ErrNoToken", err)
 	}
 	for _, bad := range []string{"", "app.example.com", "ftp://app.example.com", "https://", "https://app.example.com/path",
@@ -205,54 +201,40 @@ func TestUserInfoNeedsAnAppOrigin(t *testing.T) {
 	}
 }
 
-func TestEndUserIP(t *testing.T) {
+// TestUserInfoSendsTheEndUser: what CentralAuth records of the end user
+// is what the caller passed, and an IP it does not know is 0.0.0.0, as
+// the Node library sends it.
+func TestUserInfoSendsTheEndUser(t *testing.T) {
 	tests := []struct {
-		name    string
-		proxies []string
-		peer    string
-		xff     []string
-		realIP  string
-		want    string
+		name          string
+		eu            EndUser
+		wantIP        string
+		wantUserAgent string
 	}{
-		{"no proxy trusted: the peer, whatever the headers say", nil, "198.51.100.1:1", []string{"203.0.113.9"}, "203.0.113.8", "198.51.100.1"},
-		{"a trusted proxy: the hop before it", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9"}, "", "203.0.113.9"},
-		{"a spoofed leftmost entry is skipped", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"6.6.6.6, 203.0.113.9"}, "", "203.0.113.9"},
-		{"two trusted hops", []string{"10.0.0.0/8", "192.0.2.7"}, "10.0.0.5:1", []string{"203.0.113.9, 192.0.2.7"}, "", "203.0.113.9"},
-		{"several header lines", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"6.6.6.6", "203.0.113.9, 10.1.1.1"}, "", "203.0.113.9"},
-		{"garbage stops at the last trusted hop", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9, junk"}, "", "10.0.0.5"},
-		{"every hop trusted: the leftmost", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"10.9.9.9, 10.1.1.1"}, "", "10.9.9.9"},
-		{"a hop with a port: its IP", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9:51234"}, "", "203.0.113.9"},
-		{"an IPv6 hop with a port: its IP", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"[2001:db8::9]:51234"}, "", "2001:db8::9"},
-		{"an IPv6 hop", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"2001:db8::9"}, "", "2001:db8::9"},
-		{"a trusted hop with a port is skipped", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9, 10.1.1.1:443"}, "", "203.0.113.9"},
-		{"an IPv4-mapped hop", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"::ffff:203.0.113.9"}, "", "203.0.113.9"},
-		{"a client's X-Real-IP without X-Forwarded-For is ignored", []string{"10.0.0.0/8"}, "10.0.0.5:1", nil, "203.0.113.8", "10.0.0.5"},
-		{"X-Real-IP never overrides X-Forwarded-For", []string{"10.0.0.0/8"}, "10.0.0.5:1", []string{"203.0.113.9"}, "203.0.113.8", "203.0.113.9"},
-		{"a bad X-Real-IP", []string{"10.0.0.0/8"}, "10.0.0.5:1", nil, "nope", "10.0.0.5"},
-		{"IPv6 peer", nil, "[2001:db8::1]:443", nil, "", "2001:db8::1"},
-		{"an untrusted peer sending X-Real-IP", []string{"10.0.0.0/8"}, "198.51.100.1:1", nil, "203.0.113.8", "198.51.100.1"},
+		{name: "an IPv4 address", eu: endUser, wantIP: "198.51.100.23", wantUserAgent: "Mozilla/5.0 (X11) test"},
+		{name: "an IPv6 address", eu: EndUser{IP: netip.MustParseAddr("2001:db8::9"), UserAgent: "ua"}, wantIP: "2001:db8::9", wantUserAgent: "ua"},
+		{name: "an IPv4-mapped address", eu: EndUser{IP: netip.MustParseAddr("::ffff:203.0.113.9")}, wantIP: "203.0.113.9"},
+		{name: "nothing known", eu: EndUser{}, wantIP: "0.0.0.0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := NewClient(testID, testSecret, WithTrustedProxies(tt.proxies...))
+			fake, err := testutil.NewCentralAuth(testID, testSecret, testutil.WithAppDomains(testOrigin))
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := httptest.NewRequest(http.MethodGet, "/", nil)
-			r.RemoteAddr = tt.peer
-			for _, v := range tt.xff {
-				r.Header.Add("X-Forwarded-For", v)
+			t.Cleanup(fake.Close)
+			c, err := NewClient(testID, testSecret, WithBaseURL(fake.URL()), WithAppOrigin(testOrigin))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if tt.realIP != "" {
-				r.Header.Set("X-Real-IP", tt.realIP)
+			if _, err := c.UserInfo(testCtx(t), fake.IssueSession("ada").AccessToken, tt.eu); err != nil {
+				t.Fatal(err)
 			}
-			if got := c.c.endUserIP(r).String(); got != tt.want {
-				t.Fatalf("end user IP %s, want %s", got, tt.want)
+			calls := fake.Calls()
+			if last := calls[len(calls)-1]; last.AuthIP != tt.wantIP || last.UserAgent != tt.wantUserAgent {
+				t.Fatalf("auth-ip %q, User-Agent %q; want %q, %q", last.AuthIP, last.UserAgent, tt.wantIP, tt.wantUserAgent)
 			}
 		})
-	}
-	if _, err := NewClient(testID, testSecret, WithTrustedProxies("not-an-ip")); !errors.Is(err, ErrInvalidConfig) {
-		t.Fatalf("WithTrustedProxies(junk) = %v, want ErrInvalidConfig", err)
 	}
 }
 

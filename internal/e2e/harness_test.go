@@ -166,8 +166,7 @@ func (c *cluster) newInstance(name string) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.handler, err = middleware.NewLogoutHandler(
-		middleware.WithSessionStore(store),
+	in.handler, err = middleware.NewLogoutHandler(store,
 		middleware.WithRemote(rc),
 		middleware.WithSessionWide(true),
 		middleware.WithOutbox(in.outbox),

@@ -19,6 +19,7 @@ import (
 	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
+	"github.com/centralauth-go/logout/sessioncheck"
 )
 
 // Routes of each app.
@@ -84,7 +85,7 @@ type appConfig struct {
 	// none (queued logouts then wait).
 	Workers *workers
 	// CheckInterval and MaxStale tune the session check: see
-	// middleware.WithCheckInterval and middleware.WithMaxStale.
+	// sessioncheck.WithInterval and sessioncheck.WithMaxStale.
 	CheckInterval, MaxStale time.Duration
 }
 
@@ -166,12 +167,10 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	// Every page load asks CentralAuth, at most every CheckInterval,
 	// whether the session still stands: that is how this app notices a
 	// "Log out everywhere" made in the other one.
-	check, err := middleware.NewSessionCheck(
-		middleware.WithSessionStore(store),
-		middleware.WithRemote(rc),
-		middleware.WithLogger(log),
-		middleware.WithCheckInterval(cfg.CheckInterval),
-		middleware.WithMaxStale(cfg.MaxStale),
+	check, err := sessioncheck.New(store, rc,
+		sessioncheck.WithLogger(log),
+		sessioncheck.WithInterval(cfg.CheckInterval),
+		sessioncheck.WithMaxStale(cfg.MaxStale),
 	)
 	if err != nil {
 		return nil, err
@@ -187,20 +186,19 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	}
 
 	common := []middleware.Option{
-		middleware.WithSessionStore(store),
 		middleware.WithLogger(log),
 		middleware.WithOnLogout(a.onLogout),
 		middleware.WithDefaultReturnTo("/"),
 	}
 	// Log out of this app only: the cookie goes, the CentralAuth session
 	// (and so the other app's login) stays.
-	logout, err := middleware.NewLogoutHandler(append(common, middleware.WithPath(logoutPath))...)
+	logout, err := middleware.NewLogoutHandler(store, append(common, middleware.WithPath(logoutPath))...)
 	if err != nil {
 		return nil, err
 	}
 	// Log out everywhere: the cookie goes, and CentralAuth ends the
 	// session, which the other app notices within its check interval.
-	everywhere, err := middleware.NewLogoutHandler(append(common,
+	everywhere, err := middleware.NewLogoutHandler(store, append(common,
 		middleware.WithPath(everywherePath),
 		middleware.WithRemote(rc),
 		middleware.WithSessionWide(true),

@@ -70,7 +70,7 @@ func TestBrowserLoginThenLogout(t *testing.T) {
 // (both through package login), then "Log out everywhere" on App A logs
 // the user out of App B on
 // B's first page load after the check interval, through the embedded
-// CentralAuth's session: B's SessionCheck asks userinfo, hears that the
+// CentralAuth's session: B's session check asks userinfo, hears that the
 // session ended, and drops its cookie.
 func TestBrowserLogoutEverywhere(t *testing.T) {
 	const interval = time.Second
@@ -83,7 +83,7 @@ func TestBrowserLogoutEverywhere(t *testing.T) {
 
 	open(t, tab, d.b+"/")
 	waitState(t, tab, "logged-out")
-	beforeCheckB := time.Now()    // B's SessionCheck vouches for the session after this
+	beforeCheckB := time.Now()    // B's session check vouches for the session after this
 	demoLogin(t, tab, d.b, false) // autologin: CentralAuth does not ask again
 	if sessionB := text(t, tab, "#centralauth-session"); sessionB != sessionA {
 		t.Fatalf("App B is on CentralAuth session %q, App A on %q; want one session", sessionB, sessionA)

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/session"
+	"github.com/centralauth-go/logout/sessioncheck"
 )
 
 // status is what the home page says about the visitor's login.
@@ -24,16 +24,16 @@ type status struct {
 }
 
 // home shows the visitor's login, the buttons, and in demo mode the
-// embedded CentralAuth's sessions. It runs behind the SessionCheck, which
+// embedded CentralAuth's sessions. It runs behind the session check, which
 // has asked CentralAuth whether the session still stands.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	st := a.status(r)
 	a.render(w, http.StatusOK, homePage, a.homeData(st))
 }
 
-// status reads what the SessionCheck learnt of the request's session.
+// status reads what the session check learnt of the request's session.
 func (a *app) status(r *http.Request) status {
-	if cs, ok := middleware.SessionFrom(r.Context()); ok {
+	if cs, ok := sessioncheck.From(r.Context()); ok {
 		token := cmp.Or(cs.Session.AccessToken, cs.Session.IDToken)
 		st := status{LoggedIn: true, User: cs.User.Email, AppSession: cs.Session.ID, TokenPrefix: tokenPrefix(token)}
 		if a.cfg.Demo != nil {

@@ -1,4 +1,4 @@
-package middleware_test
+package sessioncheck_test
 
 import (
 	"context"
@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/centralauth-go/logout/internal/testutil"
-	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
+	"github.com/centralauth-go/logout/sessioncheck"
 )
 
-// userinfo is an in-memory CentralAuth for SessionCheck: answer decides
+// userinfo is an in-memory CentralAuth for a Check: answer decides
 // each userinfo call, which can block until release is closed. It runs
 // inside synctest bubbles, where time moves only when every goroutine
 // waits.
@@ -30,10 +30,8 @@ type userinfo struct {
 	delay   time.Duration // a slow CentralAuth
 }
 
-func (u *userinfo) Logout(context.Context, string) error { return nil }
-
-func (u *userinfo) UserInfo(ctx context.Context, token string, _ *http.Request) (remote.User, error) {
-	if token == "" { // as a *remote.Client answers NewSessionCheck's probe
+func (u *userinfo) UserInfo(ctx context.Context, token string, _ remote.EndUser) (remote.User, error) {
+	if token == "" { // as a *remote.Client answers New's probe
 		return remote.User{}, remote.ErrNoToken
 	}
 	u.calls.Add(1)
@@ -57,26 +55,23 @@ var (
 	errConfig = &remote.Error{StatusCode: http.StatusForbidden, Code: "domainInvalid"}
 )
 
-// checkRig is a SessionCheck around a handler that records what it saw.
+// checkRig is a Check around a handler that records what it saw.
 type checkRig struct {
 	store  *session.Store
-	check  *middleware.SessionCheck
+	check  *sessioncheck.Check
 	ca     *userinfo
 	logs   *testutil.Buffer
 	cookie *http.Cookie
 }
 
-func newCheckRig(t *testing.T, ca *userinfo, opts ...middleware.Option) *checkRig {
+func newCheckRig(t *testing.T, ca *userinfo, opts ...sessioncheck.Option) *checkRig {
 	t.Helper()
 	store, err := session.NewStore(hashKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &testutil.Buffer{}
-	check, err := middleware.NewSessionCheck(append([]middleware.Option{
-		middleware.WithSessionStore(store), middleware.WithRemote(ca),
-		middleware.WithLogger(newDebugLogger(logs)),
-	}, opts...)...)
+	check, err := sessioncheck.New(store, ca, append([]sessioncheck.Option{sessioncheck.WithLogger(newDebugLogger(logs))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,11 +84,11 @@ func newCheckRig(t *testing.T, ca *userinfo, opts ...middleware.Option) *checkRi
 
 // visit makes one request through the check and returns what the handler
 // saw and the response.
-func (rg *checkRig) visit(cookie bool) (middleware.CheckedSession, bool, *http.Response) {
-	var cs middleware.CheckedSession
+func (rg *checkRig) visit(cookie bool) (sessioncheck.Session, bool, *http.Response) {
+	var cs sessioncheck.Session
 	var ok bool
 	h := rg.check.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cs, ok = middleware.SessionFrom(r.Context())
+		cs, ok = sessioncheck.From(r.Context())
 	}))
 	r := httptest.NewRequest(http.MethodGet, "https://app.example/", nil)
 	if cookie {
@@ -208,7 +203,7 @@ func TestSessionCheckSharesOneCall(t *testing.T) {
 func TestSessionCheckTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ca := &userinfo{answer: func(string) (remote.User, error) { return ada, nil }}
-		rg := newCheckRig(t, ca, middleware.WithCheckInterval(0), middleware.WithCheckTimeout(time.Second))
+		rg := newCheckRig(t, ca, sessioncheck.WithInterval(0), sessioncheck.WithTimeout(time.Second))
 		if _, ok, _ := rg.visit(true); !ok {
 			t.Fatal("first visit not live")
 		}
@@ -227,13 +222,13 @@ func TestSessionCheckTimeout(t *testing.T) {
 func TestSessionCheckRequire(t *testing.T) {
 	tests := []struct {
 		name       string
-		opts       []middleware.Option
+		opts       []sessioncheck.Option
 		cookie     bool
 		wantStatus int
 	}{
 		{"a live session passes", nil, true, http.StatusNoContent},
 		{"no session: 401", nil, false, http.StatusUnauthorized},
-		{"no session: the app's own handler", []middleware.Option{middleware.WithUnauthorized(http.RedirectHandler("/login", http.StatusSeeOther))}, false, http.StatusSeeOther},
+		{"no session: the app's own handler", []sessioncheck.Option{sessioncheck.WithUnauthorized(http.RedirectHandler("/login", http.StatusSeeOther))}, false, http.StatusSeeOther},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,7 +334,7 @@ func TestSessionCheckBlockedUser(t *testing.T) {
 				time.Sleep(tt.wait)
 				rg.logs.Reset()
 				if _, ok, _ := rg.visit(true); ok {
-					t.Fatal("SessionFrom says a blocked user is live")
+					t.Fatal("From says a blocked user is live")
 				}
 				if resp := rg.require(); resp.StatusCode != http.StatusUnauthorized || cleared(resp) || ca.calls.Load() != tt.wantCalls {
 					t.Fatalf("status %d, cleared %v, %d calls; want 401, kept, %d calls", resp.StatusCode, cleared(resp), ca.calls.Load(), tt.wantCalls)
@@ -376,7 +371,7 @@ func TestSessionCheckTimesAreMonotonic(t *testing.T) {
 				}
 				return ada, nil
 			}
-			rg := newCheckRig(t, ca, middleware.WithCheckInterval(tt.interval))
+			rg := newCheckRig(t, ca, sessioncheck.WithInterval(tt.interval))
 			rg.visit(true)
 			cs, ok, _ := rg.visit(true)
 			if !ok || cs.Stale != tt.wantStale {
@@ -409,9 +404,9 @@ func TestSessionCheckNeedsAnAppOrigin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(rc))
-			if tt.wantErr != (err != nil) || (err != nil && (!errors.Is(err, middleware.ErrInvalidConfig) || !strings.Contains(err.Error(), "remote.WithAppOrigin"))) {
-				t.Fatalf("NewSessionCheck = %v; want an error %v, matching ErrInvalidConfig and naming remote.WithAppOrigin", err, tt.wantErr)
+			_, err = sessioncheck.New(store, rc)
+			if tt.wantErr != (err != nil) || (err != nil && (!errors.Is(err, sessioncheck.ErrInvalidConfig) || !strings.Contains(err.Error(), "remote.WithAppOrigin"))) {
+				t.Fatalf("New = %v; want an error %v, matching ErrInvalidConfig and naming remote.WithAppOrigin", err, tt.wantErr)
 			}
 		})
 	}
@@ -453,39 +448,28 @@ func TestSessionCheckConfig(t *testing.T) {
 	store, _ := session.NewStore(hashKey)
 	ca := &userinfo{}
 	tests := []struct {
-		name string
-		new  func() error
+		name  string
+		store sessioncheck.Store
+		users sessioncheck.Users
+		opts  []sessioncheck.Option
 	}{
-		{"no store", func() error { _, err := middleware.NewSessionCheck(middleware.WithRemote(ca)); return err }},
-		{"no remote", func() error { _, err := middleware.NewSessionCheck(middleware.WithSessionStore(store)); return err }},
-		{"a LogoutHandler option", func() error {
-			_, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca), middleware.WithPath("/x"))
-			return err
-		}},
-		{"a SessionCheck option to NewLogoutHandler", func() error {
-			_, err := middleware.NewLogoutHandler(middleware.WithSessionStore(store), middleware.WithCheckInterval(time.Second))
-			return err
-		}},
-		{"negative interval", func() error {
-			_, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca), middleware.WithCheckInterval(-1))
-			return err
-		}},
-		{"negative staleness", func() error {
-			_, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca), middleware.WithMaxStale(-1))
-			return err
-		}},
-		{"zero timeout", func() error {
-			_, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca), middleware.WithCheckTimeout(0))
-			return err
-		}},
-		{"nil unauthorized handler", func() error {
-			_, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca), middleware.WithUnauthorized(nil))
-			return err
-		}},
+		{name: "no store", users: ca},
+		{name: "a typed nil store", store: (*session.Store)(nil), users: ca},
+		{name: "no users", store: store},
+		{name: "a typed nil client", store: store, users: (*remote.Client)(nil)},
+		{name: "nil option", store: store, users: ca, opts: []sessioncheck.Option{nil}},
+		{name: "negative interval", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithInterval(-1)}},
+		{name: "negative staleness", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithMaxStale(-1)}},
+		{name: "zero timeout", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithTimeout(0)}},
+		{name: "nil unauthorized handler", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithUnauthorized(nil)}},
+		{name: "nil logger", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithLogger(nil)}},
+		{name: "nil OnCheck hook", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithOnCheck(nil)}},
+		{name: "a trusted proxy that is not an IP", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithTrustedProxies("not-an-ip")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.new(); !errors.Is(err, middleware.ErrInvalidConfig) {
+			if _, err := sessioncheck.New(tt.store, tt.users, tt.opts...); !errors.Is(err, sessioncheck.ErrInvalidConfig) ||
+				!strings.HasPrefix(err.Error(), "sessioncheck: invalid configuration: ") {
 				t.Fatalf("error %v, want ErrInvalidConfig", err)
 			}
 		})

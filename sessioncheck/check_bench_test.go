@@ -1,4 +1,4 @@
-package middleware_test
+package sessioncheck_test
 
 import (
 	"context"
@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
+	"github.com/centralauth-go/logout/sessioncheck"
 )
 
 // BenchmarkSessionCheck is issue 10's first target: a handler behind
-// SessionCheck.Middleware, with the session's answer cached, against the
+// Check.Middleware, with the session's answer cached, against the
 // same handler loading the session with a bare Store.Load.
 func BenchmarkSessionCheck(b *testing.B) {
 	store, err := session.NewStore(hashKey, session.WithEncryptionKey(hashKey))
@@ -27,8 +27,7 @@ func BenchmarkSessionCheck(b *testing.B) {
 		b.Fatal(err)
 	}
 	ca := &userinfo{answer: func(string) (remote.User, error) { return ada, nil }}
-	check, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca),
-		middleware.WithCheckInterval(time.Hour), middleware.WithLogger(slog.New(slog.DiscardHandler)))
+	check, err := sessioncheck.New(store, ca, sessioncheck.WithInterval(time.Hour), sessioncheck.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +43,7 @@ func BenchmarkSessionCheck(b *testing.B) {
 		}
 	})
 	checked := check.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if cs, ok := middleware.SessionFrom(r.Context()); ok {
+		if cs, ok := sessioncheck.From(r.Context()); ok {
 			seen = cs.Session.ID
 		}
 	}))
@@ -106,8 +105,7 @@ func BenchmarkSessionCheckCache(b *testing.B) {
 					Created: time.Now(), Updated: time.Now(), LastLogin: time.Now(),
 				}, nil
 			}}
-			check, err := middleware.NewSessionCheck(middleware.WithSessionStore(store), middleware.WithRemote(ca),
-				middleware.WithCheckInterval(time.Hour), middleware.WithLogger(slog.New(slog.DiscardHandler)))
+			check, err := sessioncheck.New(store, ca, sessioncheck.WithInterval(time.Hour), sessioncheck.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
 				b.Fatal(err)
 			}

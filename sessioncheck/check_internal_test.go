@@ -1,4 +1,4 @@
-package middleware
+package sessioncheck
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/centralauth-go/logout/session"
 )
 
-// tokenStore is a SessionStore whose session is the request's X-Token
+// tokenStore is a Store whose session is the request's X-Token
 // header, with an ID made from the token as session.TokenCookie makes it:
 // every junk token is a session of its own.
 type tokenStore struct{}
@@ -40,9 +40,7 @@ type countingRemote struct {
 	answer func(token string) (remote.User, error)
 }
 
-func (*countingRemote) Logout(context.Context, string) error { return nil }
-
-func (f *countingRemote) UserInfo(_ context.Context, token string, _ *http.Request) (remote.User, error) {
+func (f *countingRemote) UserInfo(_ context.Context, token string, _ remote.EndUser) (remote.User, error) {
 	if token == "" {
 		return remote.User{}, remote.ErrNoToken
 	}
@@ -55,9 +53,9 @@ var (
 	errInvalid = &remote.Error{StatusCode: http.StatusUnauthorized, Code: "tokenInvalid"}
 )
 
-func newTokenCheck(t *testing.T, rc Remote) *SessionCheck {
+func newTokenCheck(t *testing.T, rc Users) *Check {
 	t.Helper()
-	c, err := NewSessionCheck(WithSessionStore(tokenStore{}), WithRemote(rc), WithLogger(slog.New(slog.DiscardHandler)))
+	c, err := New(tokenStore{}, rc, WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,11 +69,11 @@ func tokenRequest(token string) *http.Request {
 }
 
 // visitWith makes one request with token through c.
-func visitWith(c *SessionCheck, token string) (CheckedSession, bool) {
-	var cs CheckedSession
+func visitWith(c *Check, token string) (Session, bool) {
+	var cs Session
 	var ok bool
 	c.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		cs, ok = SessionFrom(r.Context())
+		cs, ok = From(r.Context())
 	})).ServeHTTP(httptest.NewRecorder(), tokenRequest(token))
 	return cs, ok
 }
@@ -171,7 +169,7 @@ func TestOneCallPerIntervalWhateverTheScheduling(t *testing.T) {
 		rc := &countingRemote{answer: func(string) (remote.User, error) { return remote.User{ID: "usr_1"}, nil }}
 		c := newTokenCheck(t, rc)
 		r := tokenRequest("user")
-		sess, err := c.cfg.store.Load(r) // request A: no answer yet, due
+		sess, err := c.store.Load(r) // request A: no answer yet, due
 		if err != nil {
 			t.Fatal(err)
 		}
