@@ -20,8 +20,8 @@
 //     saves a new session under a fresh ID, and redirects to the return_to.
 //
 // The session holds the access and ID tokens until they expire. Package
-// middleware's SessionCheck then notices when the session ends elsewhere,
-// and its LogoutHandler ends it here and, when asked, everywhere.
+// sessioncheck then notices when the session ends elsewhere, and package
+// middleware's LogoutHandler ends it here and, when asked, everywhere.
 //
 // A callback that fails saves no session, is logged once, and is answered
 // by the WithErrorHandler function with a *RequestError: the status, and a
