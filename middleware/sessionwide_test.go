@@ -214,8 +214,8 @@ func TestRetryableFailureGoesToTheOutbox(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for range tt.prefill {
-				if err := q.Enqueue(t.Context(), "other-token", time.Now()); err != nil {
+			for i := range tt.prefill {
+				if err := q.Enqueue(t.Context(), string(rune('a'+i)), []byte("other-token"), time.Now()); err != nil {
 					t.Fatal(err)
 				}
 			}

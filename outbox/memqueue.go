@@ -2,18 +2,16 @@ package outbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
-
-	"github.com/centralauth-go/logout/remote"
 )
 
 // MemoryQueue is a Queue in this process's memory, for an app that runs as
 // a single instance. Its entries are lost when the process exits; use
-// redisstore.Queue to keep them. It is safe for concurrent use.
+// redisstore.Queue to keep them. An Outbox needs no encryption key for it.
+// It is safe for concurrent use.
 type MemoryQueue struct {
 	mu      sync.Mutex
 	limit   int
@@ -36,22 +34,18 @@ func NewMemoryQueue(limit int) (*MemoryQueue, error) {
 }
 
 // Enqueue implements Queue.
-func (q *MemoryQueue) Enqueue(_ context.Context, token string, now time.Time) error {
-	if token == "" {
-		return remote.ErrNoToken
-	}
+func (q *MemoryQueue) Enqueue(_ context.Context, id string, sealed []byte, now time.Time) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.entries) >= q.limit {
 		return fmt.Errorf("%w (%d entries)", ErrQueueFull, q.limit)
 	}
-	id := randomID()
-	q.entries[id] = &memEntry{Entry: Entry{ID: id, Token: token, EnqueuedAt: now}, visibleAt: now}
+	e := Entry{ID: id, Sealed: slices.Clone(sealed), EnqueuedAt: now}
+	q.entries[id] = &memEntry{Entry: e, visibleAt: now}
 	return nil
 }
 
-// Claim implements Queue. It hands out the entry that has been due the
-// longest, so no entry starves.
+// Claim implements Queue.
 func (q *MemoryQueue) Claim(_ context.Context, now time.Time, lease time.Duration) (Entry, bool, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -73,7 +67,7 @@ func (q *MemoryQueue) Claim(_ context.Context, now time.Time, lease time.Duratio
 func (q *MemoryQueue) Ack(_ context.Context, e Entry) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if cur, ok := q.entries[e.ID]; ok && cur.Lease == e.Lease {
+	if cur, ok := q.entries[e.ID]; ok && e.Lease != "" && cur.Lease == e.Lease {
 		delete(q.entries, e.ID)
 	}
 	return nil
@@ -83,7 +77,7 @@ func (q *MemoryQueue) Ack(_ context.Context, e Entry) error {
 func (q *MemoryQueue) Release(_ context.Context, e Entry, next time.Time) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if cur, ok := q.entries[e.ID]; ok && cur.Lease == e.Lease {
+	if cur, ok := q.entries[e.ID]; ok && e.Lease != "" && cur.Lease == e.Lease {
 		cur.Attempts = e.Attempts
 		cur.Lease = ""
 		cur.visibleAt = next
@@ -98,8 +92,19 @@ func (q *MemoryQueue) Len(context.Context) (int64, error) {
 	return int64(len(q.entries)), nil
 }
 
-func randomID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// Stats implements Queue: Pending, Oldest and Attempted, from a pass over
+// the entries.
+func (q *MemoryQueue) Stats(context.Context) (Stats, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	st := Stats{Pending: int64(len(q.entries))}
+	for _, e := range q.entries {
+		if st.Oldest.IsZero() || e.EnqueuedAt.Before(st.Oldest) {
+			st.Oldest = e.EnqueuedAt
+		}
+		if e.Attempts > 0 {
+			st.Attempted++
+		}
+	}
+	return st, nil
 }

@@ -5,11 +5,15 @@
 // An Outbox takes the Sender that delivers a logout (a *remote.Client) and
 // the Queue that keeps them: a MemoryQueue for an app that runs as one
 // instance, or a redisstore.Queue, which survives restarts and is shared by
-// every instance. middleware.WithOutbox hands it the logouts that failed.
+// every instance. It seals every token before the Queue sees it, under the
+// key of WithEncryptionKey. middleware.WithOutbox hands it the logouts that
+// failed, and WithOnDelivery reports what became of each.
 package outbox
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,23 +40,25 @@ type Sender interface {
 type Outbox struct {
 	sender Sender
 	queue  Queue
+	sealer *sealer
 	cfg    config
 	wake   chan struct{}
 
 	delivered, dropped, retries atomic.Int64
 }
 
-// Stats is a snapshot of an Outbox's work. Pending comes from the Queue (all
-// instances); the other counts are this Outbox's own since it was created.
+// Stats is a snapshot of an Outbox's work, or of a Queue's. Pending comes
+// from the Queue (all instances); Delivered, Dropped and Retries are an
+// Outbox's own since it was created.
 type Stats struct {
 	Pending   int64 // entries waiting, claimed ones included
 	Delivered int64 // logouts CentralAuth accepted
-	Dropped   int64 // entries given up: refused by CentralAuth, or too old
+	Dropped   int64 // entries given up: refused by CentralAuth, too old, or unreadable
 	Retries   int64 // failed attempts that were scheduled again
 
-	// Of a queue inspected entry by entry (redisstore.Queue.Stats): when
-	// the oldest entry was enqueued (zero for none), and how many entries
-	// are past their first attempt.
+	// Of Queue.Stats, which inspects every entry (Outbox.Stats leaves them
+	// zero): when the oldest entry was enqueued (zero for none), and how
+	// many entries are past their first attempt.
 	Oldest    time.Time
 	Attempted int64
 }
@@ -72,6 +78,8 @@ type config struct {
 	attemptLimit time.Duration
 	maxBackoff   time.Duration
 	logger       *slog.Logger
+	sealer       *sealer // WithEncryptionKey; nil: none given
+	onDelivery   func(Delivery)
 	clock        retry.Clock // only this package's tests replace it
 }
 
@@ -131,9 +139,49 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithEncryptionKey sets the key that seals every token, with AES-GCM
+// bound to its entry, before it reaches the Queue: 16, 24 or 32 random
+// bytes (AES-128, -192 or -256). It is not kept in the queue, and every
+// instance that shares a queue needs the same key: an entry sealed under
+// another key is left for an instance that has it, and dropped after the
+// maximum age. Change it only when the queue is empty. Errors never
+// contain the key.
+//
+// A Queue other than a *MemoryQueue needs it: its entries outlive the
+// process or are shared with other instances. Default: for a
+// *MemoryQueue, a random key drawn once per process, since its entries die
+// with the process.
+func WithEncryptionKey(key []byte) Option {
+	return func(c *config) error {
+		s, err := newSealer(key)
+		if err != nil {
+			return err
+		}
+		c.sealer = s
+		return nil
+	}
+}
+
+// WithOnDelivery sets a hook that receives a Delivery for every outcome of
+// a claimed entry: delivered, retried or dropped, for metrics or an audit
+// log. It is called synchronously by the worker, after the queue recorded
+// the outcome, so it must be quick and must not block. An attempt
+// abandoned because Run's context ended, and an entry set aside for an
+// instance with another key, have no outcome yet. Default: none.
+func WithOnDelivery(fn func(Delivery)) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return configError("nil OnDelivery hook")
+		}
+		c.onDelivery = fn
+		return nil
+	}
+}
+
 // New returns an Outbox that delivers through s the logouts stored in q.
-// A nil s or q, or an invalid option, is an error matching ErrInvalidConfig.
-// The app starts Run, and stops it by cancelling its context.
+// A nil s or q, a q other than a *MemoryQueue without WithEncryptionKey, or
+// an invalid option, is an error matching ErrInvalidConfig. The app starts
+// Run, and stops it by cancelling its context.
 func New(s Sender, q Queue, opts ...Option) (*Outbox, error) {
 	if s == nil {
 		return nil, configError("nil Sender")
@@ -157,10 +205,16 @@ func New(s Sender, q Queue, opts ...Option) (*Outbox, error) {
 			return nil, err
 		}
 	}
+	if cfg.sealer == nil {
+		if _, ok := q.(*MemoryQueue); !ok {
+			return nil, configError("a %T needs WithEncryptionKey: its entries outlive this process or are shared, and every instance must seal them under the same key", q)
+		}
+		cfg.sealer = processSealer()
+	}
 	// An attempt, retries included, must end well inside the lease, or a
 	// second worker could claim the entry while the first still sends it.
 	cfg.attemptLimit = cfg.lease / 2
-	return &Outbox{sender: s, queue: q, cfg: cfg, wake: make(chan struct{}, 1)}, nil
+	return &Outbox{sender: s, queue: q, sealer: cfg.sealer, cfg: cfg, wake: make(chan struct{}, 1)}, nil
 }
 
 // Enqueue stores a logout of token for Run to deliver. It fails when the
@@ -169,7 +223,8 @@ func (o *Outbox) Enqueue(ctx context.Context, token string) error {
 	if token == "" {
 		return remote.ErrNoToken
 	}
-	if err := o.queue.Enqueue(ctx, token, o.cfg.clock.Now()); err != nil {
+	id := randomID()
+	if err := o.queue.Enqueue(ctx, id, o.sealer.seal(id, token), o.cfg.clock.Now()); err != nil {
 		return fmt.Errorf("outbox: enqueue: %w", err)
 	}
 	select {
@@ -209,7 +264,9 @@ func (o *Outbox) Drain(ctx context.Context) error {
 		}
 		if errors.Is(err, ErrUnreadableEntry) {
 			o.logUnreadable(ctx, err)
-			if streak.next(ctx, o.queue) {
+			if worked {
+				err = nil // dropped: it cannot come back
+			} else if streak.next(ctx, o.queue) {
 				continue
 			}
 		}
@@ -266,7 +323,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 			// claim again at once, or every such entry ahead of a
 			// deliverable logout would hold it up by a poll interval.
 			o.logUnreadable(ctx, err)
-			if streak.next(ctx, o.queue) {
+			if !worked && streak.next(ctx, o.queue) {
 				continue
 			}
 		} else if err != nil {
@@ -301,47 +358,102 @@ func (o *Outbox) idle(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// step claims and handles one due entry. worked is false when none was due.
+// step claims and handles one due entry. worked is false when none was
+// due, or when an unreadable entry was set aside rather than dropped.
 func (o *Outbox) step(ctx context.Context) (worked bool, err error) {
 	now := o.cfg.clock.Now()
 	e, ok, err := o.queue.Claim(ctx, now, o.cfg.lease)
 	if err != nil || !ok {
 		return false, err
 	}
+	token, err := o.sealer.open(e.ID, e.Sealed)
+	if err != nil {
+		return o.unreadable(ctx, e, now, err)
+	}
 	if now.Sub(e.EnqueuedAt) > o.cfg.maxAge {
-		o.dropped.Add(1)
 		o.cfg.logger.LogAttrs(ctx, slog.LevelError, "outbox: session-wide logout dropped after its maximum age; the user may still be logged in to other apps",
 			slog.String("entry", e.ID), slog.Int("attempts", e.Attempts), slog.Duration("max_age", o.cfg.maxAge))
-		return true, o.queue.Ack(ctx, e)
+		o.count(Dropped)
+		err := o.queue.Ack(ctx, e)
+		o.notify(Delivery{Outcome: Dropped, Entry: e.ID, Attempts: e.Attempts, EnqueuedAt: e.EnqueuedAt,
+			Err: fmt.Errorf("outbox: undelivered after its maximum age of %v", o.cfg.maxAge)})
+		return true, err
 	}
 
 	attemptCtx, cancel := context.WithTimeout(ctx, o.cfg.attemptLimit)
-	sendErr := o.sender.Logout(attemptCtx, e.Token)
+	start := o.cfg.clock.Now()
+	sendErr := o.sender.Logout(attemptCtx, token)
+	d := Delivery{Entry: e.ID, EnqueuedAt: e.EnqueuedAt, Latency: o.cfg.clock.Now().Sub(start), Err: sendErr}
 	cancel()
 	e.Attempts++
+	d.Attempts = e.Attempts
 	// Recording the outcome must survive a shutdown that begins right
 	// after CentralAuth answered, or the logout would be sent again.
 	recordCtx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), o.cfg.attemptLimit)
 	defer cancelRecord()
 	switch {
 	case sendErr == nil:
-		o.delivered.Add(1)
-		return true, o.queue.Ack(recordCtx, e)
+		d.Outcome = Delivered
+		o.count(d.Outcome) // first: Stats shows the entry pending or delivered, never neither
+		err = o.queue.Ack(recordCtx, e)
 	case ctx.Err() != nil:
 		// Shutting down: leave the entry to its lease, so another
 		// worker (or this one, restarted) picks it up.
 		return true, nil
 	case !remote.IsRetryable(sendErr):
-		o.dropped.Add(1)
 		o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "outbox: CentralAuth refused a queued logout; dropping it",
 			slog.String("entry", e.ID), slog.Any("error", sendErr))
-		return true, o.queue.Ack(recordCtx, e)
+		d.Outcome = Dropped
+		o.count(d.Outcome)
+		err = o.queue.Ack(recordCtx, e)
+	default:
+		next := o.cfg.clock.Now().Add(o.backoff(e.Attempts, sendErr))
+		o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "outbox: queued logout failed; will retry",
+			slog.String("entry", e.ID), slog.Int("attempts", e.Attempts), slog.Time("next", next), slog.Any("error", sendErr))
+		d.Outcome = Retried
+		o.count(d.Outcome)
+		err = o.queue.Release(recordCtx, e, next)
 	}
-	o.retries.Add(1)
-	next := o.cfg.clock.Now().Add(o.backoff(e.Attempts, sendErr))
-	o.cfg.logger.LogAttrs(ctx, slog.LevelWarn, "outbox: queued logout failed; will retry",
-		slog.String("entry", e.ID), slog.Int("attempts", e.Attempts), slog.Time("next", next), slog.Any("error", sendErr))
-	return true, o.queue.Release(recordCtx, e, next)
+	o.notify(d)
+	return true, err
+}
+
+// unreadable disposes of an entry whose token does not open, and returns
+// the error that says so, and whether it dropped the entry. One sealed
+// under another key is left as claimed, hidden for the lease with its
+// attempts unchanged, for an instance that has that key, until it is as
+// old as the maximum age; making it due at once would have this worker
+// claim it again and again. Any other is dropped.
+func (o *Outbox) unreadable(ctx context.Context, e Entry, now time.Time, cause error) (dropped bool, err error) {
+	if errors.Is(cause, errForeignKey) && now.Sub(e.EnqueuedAt) <= o.cfg.maxAge {
+		return false, fmt.Errorf("outbox: entry %s cannot be decrypted: %w; left it, hidden for the lease, for an instance that has that key (%w)", e.ID, cause, ErrUnreadableEntry)
+	}
+	if ackErr := o.queue.Ack(ctx, e); ackErr != nil {
+		return false, fmt.Errorf("outbox: entry %s cannot be decrypted: %w; dropping it failed (%w): %w", e.ID, cause, ErrUnreadableEntry, ackErr)
+	}
+	err = fmt.Errorf("outbox: entry %s cannot be decrypted: %w; dropped it (%w)", e.ID, cause, ErrUnreadableEntry)
+	o.count(Dropped)
+	o.notify(Delivery{Outcome: Dropped, Entry: e.ID, Attempts: e.Attempts, EnqueuedAt: e.EnqueuedAt, Err: err})
+	return true, err
+}
+
+// count adds an outcome to Stats.
+func (o *Outbox) count(outcome DeliveryOutcome) {
+	switch outcome {
+	case Delivered:
+		o.delivered.Add(1)
+	case Retried:
+		o.retries.Add(1)
+	case Dropped:
+		o.dropped.Add(1)
+	}
+}
+
+// notify hands an outcome to the WithOnDelivery hook.
+func (o *Outbox) notify(d Delivery) {
+	if o.cfg.onDelivery != nil {
+		o.cfg.onDelivery(d)
+	}
 }
 
 // backoff doubles from about a second up to five minutes, jittered, and
@@ -352,4 +464,10 @@ func (o *Outbox) backoff(attempts int, err error) time.Duration {
 		d = min(re.RetryAfter, o.cfg.maxBackoff)
 	}
 	return d
+}
+
+func randomID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
 }

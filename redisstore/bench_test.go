@@ -27,17 +27,17 @@ func BenchmarkLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	direct, err := redisstore.NewRevocations(srv.Client(b), redisstore.WithPrefix("{bench}:"))
+	direct, err := redisstore.NewRevocations(srv.Client(b), "{bench}:")
 	if err != nil {
 		b.Fatal(err)
 	}
-	cached, err := redisstore.NewRevocations(srv.Client(b), redisstore.WithPrefix("{bench}:"), redisstore.WithLocalCache(100_000),
+	cached, err := redisstore.NewRevocations(srv.Client(b), "{bench}:", redisstore.WithLocalCache(100_000),
 		redisstore.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cached.Close()
-	testutil.WaitFor(b, 10*time.Second, "the cache to load", func() bool { return cached.Stats().Healthy })
+	testutil.WaitFor(b, 10*time.Second, "the cache to load", func() bool { return cached.Health().Healthy })
 	for _, bc := range []struct {
 		name string
 		list session.RevocationList
@@ -103,18 +103,18 @@ func BenchmarkResync(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		start := time.Now()
-		r, err := redisstore.NewRevocations(rdb, redisstore.WithPrefix("{resync}:"), redisstore.WithLocalCache(200_000),
+		r, err := redisstore.NewRevocations(rdb, "{resync}:", redisstore.WithLocalCache(200_000),
 			redisstore.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			b.Fatal(err)
 		}
-		for !r.Stats().Healthy {
+		for !r.Health().Healthy {
 			time.Sleep(time.Millisecond)
 		}
 		took := time.Since(start)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		if st := r.Stats(); st.Entries != n {
+		if st := r.Health(); st.Entries != n {
 			b.Fatalf("loaded %d of %d", st.Entries, n)
 		}
 		b.ReportMetric(took.Seconds()*1000, "ms/resync")
@@ -148,17 +148,17 @@ func BenchmarkPropagation(b *testing.B) {
 		}
 	})
 	b.Run("impl=cache", func(b *testing.B) {
-		a, err := redisstore.NewRevocations(srv.Client(b), redisstore.WithPrefix("{bench}:"))
+		a, err := redisstore.NewRevocations(srv.Client(b), "{bench}:")
 		if err != nil {
 			b.Fatal(err)
 		}
-		cached, err := redisstore.NewRevocations(srv.Client(b), redisstore.WithPrefix("{bench}:"), redisstore.WithLocalCache(1<<20),
+		cached, err := redisstore.NewRevocations(srv.Client(b), "{bench}:", redisstore.WithLocalCache(1<<20),
 			redisstore.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer cached.Close()
-		testutil.WaitFor(b, 10*time.Second, "the cache to load", func() bool { return cached.Stats().Healthy })
+		testutil.WaitFor(b, 10*time.Second, "the cache to load", func() bool { return cached.Health().Healthy })
 		i := 0
 		for b.Loop() {
 			i++
@@ -175,7 +175,7 @@ func BenchmarkPropagation(b *testing.B) {
 				runtime.Gosched()
 			}
 		}
-		if st := cached.Stats(); st.Fallbacks != 0 {
+		if st := cached.Health(); st.Fallbacks != 0 {
 			b.Logf("%d checks fell back to Redis", st.Fallbacks)
 		}
 	})

@@ -18,7 +18,7 @@ import (
 
 // WithLocalCache keeps a copy of the whole revocation set in this
 // instance's memory, so that Revoked answers from memory while the copy is
-// known to be current. It applies to NewRevocations only. maxEntries bounds
+// known to be current. maxEntries bounds
 // the copy: with more revocations than that under the prefix, the instance
 // asks Redis on every call instead, and tries a full load again once a
 // minute. Default: no local cache; every Revoked asks Redis.
@@ -50,11 +50,8 @@ import (
 // covers; a message lost there is caught by the next reload.
 //
 // The app calls Close when it shuts down, to stop the subscription.
-func WithLocalCache(maxEntries int) Option {
-	return func(c *config) error {
-		if c.forQueue {
-			return configError("WithLocalCache applies to NewRevocations, not NewQueue")
-		}
+func WithLocalCache(maxEntries int) RevocationsOption {
+	return func(c *revocationsConfig) error {
 		if maxEntries < 1 {
 			return configError("local cache size %d is not positive", maxEntries)
 		}
@@ -64,14 +61,11 @@ func WithLocalCache(maxEntries int) Option {
 }
 
 // WithLogger sets the logger of the local cache (WithLocalCache): its
-// healthy and unhealthy transitions and its resyncs. It applies to
-// NewRevocations only. Default: slog.Default().
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		switch {
-		case c.forQueue:
-			return configError("WithLogger applies to NewRevocations, not NewQueue")
-		case l == nil:
+// healthy and unhealthy transitions and its resyncs. Default:
+// slog.Default().
+func WithLogger(l *slog.Logger) RevocationsOption {
+	return func(c *revocationsConfig) error {
+		if l == nil {
 			return configError("nil logger")
 		}
 		c.logger = l
@@ -79,10 +73,35 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// CacheStats is what Revocations.Stats reports of the local cache.
-type CacheStats struct {
+// WithOnCacheHealth sets a hook that receives the local cache's health
+// (WithLocalCache, which it needs) at each change: once each time the copy
+// has loaded and answers from memory, and once for every failed attempt to
+// subscribe and load while it does not, the first of which is the change
+// to unhealthy. It is called synchronously by the goroutine that keeps the
+// copy, so it must be quick and must not block. Default: none.
+func WithOnCacheHealth(fn func(CacheHealth)) RevocationsOption {
+	return func(c *revocationsConfig) error {
+		if fn == nil {
+			return configError("nil OnCacheHealth hook")
+		}
+		c.onHealth = fn
+		return nil
+	}
+}
+
+// CacheHealth is the state of the local cache, as Revocations.Health
+// reports it and the WithOnCacheHealth hook receives it.
+type CacheHealth struct {
+	// Healthy says whether Revoked answers from memory, rather than ask
+	// Redis.
+	Healthy bool
+	// Err is what last failed: it ended the subscription, or an attempt
+	// to subscribe and load. Attempt counts the failed attempts since the
+	// copy last loaded, this one included. Both are zero once it has.
+	Err     error
+	Attempt int
+
 	Entries    int       // revocations held in memory
-	Healthy    bool      // answers come from memory
 	LastResync time.Time // when the copy was last loaded from Redis; zero: never
 	Fallbacks  int64     // Revoked calls that asked Redis because the copy was not healthy
 }
@@ -100,6 +119,7 @@ type localCache struct {
 	window    time.Duration // the client's read timeout
 	reconcile time.Duration
 	log       *slog.Logger
+	onHealth  func(CacheHealth) // nil: none
 
 	// base is the origin of fresh. Its monotonic reading makes every
 	// interval here immune to steps of the wall clock.
@@ -116,6 +136,8 @@ type localCache struct {
 	healthy    bool             // subscribed and loaded
 	full       bool             // an own Revoke found the copy full
 	lastResync time.Time
+	lastErr    error // and attempt: see CacheHealth
+	attempt    int
 	lastSweep  time.Time
 	fallbacks  atomic.Int64
 
@@ -123,7 +145,7 @@ type localCache struct {
 	done chan struct{}
 }
 
-func newLocalCache(rdb redis.UniversalClient, cfg config) *localCache {
+func newLocalCache(rdb redis.UniversalClient, cfg revocationsConfig) *localCache {
 	c := &localCache{
 		rdb:       rdb,
 		channel:   cfg.prefix + "revocations",
@@ -133,6 +155,7 @@ func newLocalCache(rdb redis.UniversalClient, cfg config) *localCache {
 		window:    readTimeout(rdb),
 		reconcile: cfg.reconcile,
 		log:       cfg.logger.With("component", "redisstore.Revocations"),
+		onHealth:  cfg.onHealth,
 		base:      time.Now(),
 		until:     make(map[string]int64),
 		done:      make(chan struct{}),
@@ -199,6 +222,12 @@ func (c *localCache) run(ctx context.Context) {
 			msg = "local revocation cache unhealthy: asking Redis until it resyncs"
 		}
 		c.log.Warn(msg, "error", err, "attempt", attempt, "retry_in", wait)
+		c.mu.Lock()
+		c.lastErr, c.attempt = err, attempt
+		c.mu.Unlock()
+		if c.onHealth != nil {
+			c.onHealth(c.health())
+		}
 		if retry.System.Sleep(ctx, wait) != nil {
 			return
 		}
@@ -544,10 +573,15 @@ func (c *localCache) setFresh(at int64) {
 func (c *localCache) setHealthy() {
 	c.mu.Lock()
 	changed := !c.healthy
-	c.healthy = true
+	c.healthy, c.lastErr, c.attempt = true, nil, 0
 	c.mu.Unlock()
 	if changed {
 		c.log.Info("local revocation cache healthy: answering from memory")
+		if c.onHealth != nil {
+			h := c.health()
+			h.Healthy = true // even if the load took longer than the window
+			c.onHealth(h)
+		}
 	}
 }
 
@@ -581,10 +615,11 @@ func (c *localCache) revoked(id string) (revoked, ok bool) {
 	return found && ms > time.Now().UnixMilli(), true
 }
 
-func (c *localCache) stats() CacheStats {
+func (c *localCache) health() CacheHealth {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return CacheStats{Entries: len(c.until), Healthy: c.answering(), LastResync: c.lastResync, Fallbacks: c.fallbacks.Load()}
+	return CacheHealth{Healthy: c.answering(), Err: c.lastErr, Attempt: c.attempt,
+		Entries: len(c.until), LastResync: c.lastResync, Fallbacks: c.fallbacks.Load()}
 }
 
 func (c *localCache) close() {

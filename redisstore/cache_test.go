@@ -3,10 +3,12 @@ package redisstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,12 +30,12 @@ func fastClient(t *testing.T, srv *redistest.Server) *redis.Client {
 	return rdb
 }
 
-func cachedRevocations(t *testing.T, rdb redis.UniversalClient, max int, opts ...redisstore.Option) *redisstore.Revocations {
+func cachedRevocations(t *testing.T, rdb redis.UniversalClient, max int, opts ...redisstore.RevocationsOption) *redisstore.Revocations {
 	t.Helper()
-	opts = append([]redisstore.Option{redisstore.WithLocalCache(max), redisstore.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil)))}, opts...)
-	r := newRevocations(t, rdb, opts...)
+	opts = append([]redisstore.RevocationsOption{redisstore.WithLocalCache(max), redisstore.WithLogger(slog.New(slog.NewTextHandler(t.Output(), nil)))}, opts...)
+	r := newRevocations(t, rdb, stdPrefix, opts...)
 	t.Cleanup(func() { _ = r.Close() })
-	testutil.WaitFor(t, 10*time.Second, "the local cache to load", func() bool { return r.Stats().Healthy })
+	testutil.WaitFor(t, 10*time.Second, "the local cache to load", func() bool { return r.Health().Healthy })
 	return r
 }
 
@@ -52,7 +54,7 @@ func commandCalls(t *testing.T, rdb *redis.Client, cmd string) int {
 // healthy B sends Redis nothing. How fast is BenchmarkPropagation's.
 func TestLocalCacheSeesRevocationsFromOtherInstances(t *testing.T) {
 	srv := redistest.Start(t)
-	a := newRevocations(t, srv.Client(t))
+	a := newRevocations(t, srv.Client(t), stdPrefix)
 	b := cachedRevocations(t, srv.Client(t), 10_000)
 	ctx := t.Context()
 
@@ -77,7 +79,7 @@ func TestLocalCacheSeesRevocationsFromOtherInstances(t *testing.T) {
 	if n := commandCalls(t, srv.Client(t), "exists") - before; n != 0 {
 		t.Fatalf("2,000 checks on a healthy cache sent %d EXISTS to Redis, want 0", n)
 	}
-	if st := b.Stats(); !st.Healthy || st.Entries != 1000 || st.Fallbacks != 0 || st.LastResync.IsZero() {
+	if st := b.Health(); !st.Healthy || st.Entries != 1000 || st.Fallbacks != 0 || st.LastResync.IsZero() {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -86,7 +88,7 @@ func TestLocalCacheSeesRevocationsFromOtherInstances(t *testing.T) {
 // made while B reconnects is refused once B is back.
 func TestLocalCacheAcrossARedisOutage(t *testing.T) {
 	srv := redistest.Start(t)
-	a := newRevocations(t, fastClient(t, srv))
+	a := newRevocations(t, fastClient(t, srv), stdPrefix)
 	b := cachedRevocations(t, fastClient(t, srv), 1000)
 	ctx := t.Context()
 	if err := a.Revoke(ctx, "before", time.Now().Add(time.Hour)); err != nil {
@@ -106,7 +108,7 @@ func TestLocalCacheAcrossARedisOutage(t *testing.T) {
 	testutil.WaitFor(t, 10*time.Second, "A to revoke after the restart", func() bool {
 		return a.Revoke(ctx, "during", time.Now().Add(time.Hour)) == nil
 	})
-	testutil.WaitFor(t, 10*time.Second, "B to be healthy again", func() bool { return b.Stats().Healthy })
+	testutil.WaitFor(t, 10*time.Second, "B to be healthy again", func() bool { return b.Health().Healthy })
 	for _, id := range []string{"before", "during"} {
 		if r, err := b.Revoked(ctx, id); err != nil || !r {
 			t.Fatalf("after the restart B says %s is revoked: %v, %v", id, r, err)
@@ -117,15 +119,15 @@ func TestLocalCacheAcrossARedisOutage(t *testing.T) {
 // Proof 3: an expired revocation leaves B's memory.
 func TestLocalCacheForgetsExpiredRevocations(t *testing.T) {
 	srv := redistest.Start(t)
-	a := newRevocations(t, fastClient(t, srv))
+	a := newRevocations(t, fastClient(t, srv), stdPrefix)
 	b := cachedRevocations(t, fastClient(t, srv), 1000)
 	ctx := t.Context()
 	until := time.Now().Add(500 * time.Millisecond)
 	if err := a.Revoke(ctx, "short", until); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 5*time.Second, "B to hold it", func() bool { return b.Stats().Entries == 1 })
-	testutil.WaitFor(t, 10*time.Second, "B to forget it after it expired", func() bool { return b.Stats().Entries == 0 })
+	testutil.WaitFor(t, 5*time.Second, "B to hold it", func() bool { return b.Health().Entries == 1 })
+	testutil.WaitFor(t, 10*time.Second, "B to forget it after it expired", func() bool { return b.Health().Entries == 0 })
 	if time.Now().Before(until) {
 		t.Fatal("forgotten before its time")
 	}
@@ -138,7 +140,7 @@ func TestLocalCacheForgetsExpiredRevocations(t *testing.T) {
 // stays correct.
 func TestLocalCacheOverflowFallsBack(t *testing.T) {
 	srv := redistest.Start(t)
-	a := newRevocations(t, srv.Client(t))
+	a := newRevocations(t, srv.Client(t), stdPrefix)
 	b := cachedRevocations(t, srv.Client(t), 5)
 	ctx := t.Context()
 	for i := range 10 {
@@ -146,7 +148,7 @@ func TestLocalCacheOverflowFallsBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testutil.WaitFor(t, 5*time.Second, "B to give up its copy", func() bool { return !b.Stats().Healthy })
+	testutil.WaitFor(t, 5*time.Second, "B to give up its copy", func() bool { return !b.Health().Healthy })
 	for i := range 10 {
 		if r, err := b.Revoked(ctx, "s"+strconv.Itoa(i)); err != nil || !r {
 			t.Fatalf("s%d: Revoked = %v, %v", i, r, err)
@@ -155,18 +157,28 @@ func TestLocalCacheOverflowFallsBack(t *testing.T) {
 	if r, _ := b.Revoked(ctx, "other"); r {
 		t.Fatal("a session never revoked is revoked")
 	}
-	if st := b.Stats(); st.Fallbacks < 11 || st.Entries > 5 {
+	if st := b.Health(); st.Fallbacks < 11 || st.Entries > 5 {
 		t.Fatalf("stats %+v, want the checks to have asked Redis and the copy bounded", st)
 	}
 }
 
 func TestLocalCacheConfig(t *testing.T) {
 	rdb := unusedClient(t)
-	if _, err := redisstore.NewRevocations(rdb, redisstore.WithLocalCache(0)); err == nil {
-		t.Fatal("WithLocalCache(0) accepted")
+	tests := []struct {
+		name string
+		opts []redisstore.RevocationsOption
+	}{
+		{"a cache of 0", []redisstore.RevocationsOption{redisstore.WithLocalCache(0)}},
+		{"a nil logger", []redisstore.RevocationsOption{redisstore.WithLocalCache(10), redisstore.WithLogger(nil)}},
+		{"a nil hook", []redisstore.RevocationsOption{redisstore.WithLocalCache(10), redisstore.WithOnCacheHealth(nil)}},
+		{"a hook without a cache", []redisstore.RevocationsOption{redisstore.WithOnCacheHealth(func(redisstore.CacheHealth) {})}},
 	}
-	if _, err := redisstore.NewQueue(rdb, encKey, redisstore.WithLocalCache(10)); err == nil {
-		t.Fatal("NewQueue took WithLocalCache")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := redisstore.NewRevocations(rdb, stdPrefix, tt.opts...); !errors.Is(err, redisstore.ErrInvalidConfig) {
+				t.Fatalf("NewRevocations = %v, want ErrInvalidConfig", err)
+			}
+		})
 	}
 }
 
@@ -174,7 +186,7 @@ func TestLocalCacheConfig(t *testing.T) {
 // live on every master reach a local cache subscribed through one node.
 func TestLocalCacheOnACluster(t *testing.T) {
 	cluster := redistest.StartCluster(t)
-	a := newRevocations(t, cluster.Client(t))
+	a := newRevocations(t, cluster.Client(t), stdPrefix)
 	b := cachedRevocations(t, cluster.Client(t), 1000)
 	ctx := t.Context()
 	const n = 60
@@ -188,19 +200,19 @@ func TestLocalCacheOnACluster(t *testing.T) {
 			t.Fatalf("master %s holds no revocation: the test would not cross nodes", node.Addr())
 		}
 	}
-	testutil.WaitFor(t, 5*time.Second, "B to hear of every revocation", func() bool { return b.Stats().Entries == n })
+	testutil.WaitFor(t, 5*time.Second, "B to hear of every revocation", func() bool { return b.Health().Entries == n })
 	for i := range n {
 		if r, err := b.Revoked(ctx, "s"+strconv.Itoa(i)); err != nil || !r {
 			t.Fatalf("s%d: %v, %v", i, r, err)
 		}
 	}
-	if st := b.Stats(); !st.Healthy || st.Fallbacks != 0 {
+	if st := b.Health(); !st.Healthy || st.Fallbacks != 0 {
 		t.Fatalf("stats %+v: the answers did not all come from memory", st)
 	}
 	// A cache that starts later loads what is already there, from every
 	// master.
 	c := cachedRevocations(t, cluster.Client(t), 1000)
-	if st := c.Stats(); st.Entries != n {
+	if st := c.Health(); st.Entries != n {
 		t.Fatalf("a new instance loaded %d of %d revocations", st.Entries, n)
 	}
 }
@@ -211,7 +223,7 @@ func TestLocalCacheOnACluster(t *testing.T) {
 func TestRevokeThatRedisRefusesIsNotPublished(t *testing.T) {
 	srv := redistest.Start(t)
 	admin := srv.Client(t)
-	a := newRevocations(t, srv.Client(t))
+	a := newRevocations(t, srv.Client(t), stdPrefix)
 	b := cachedRevocations(t, srv.Client(t), 1000)
 	ctx := t.Context()
 	if err := admin.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
@@ -268,7 +280,7 @@ func TestLocalCacheSeesItsOwnRevocationAtOnce(t *testing.T) {
 func TestLocalCacheReconcilesWithRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	admin := srv.Client(t)
-	a := newRevocations(t, srv.Client(t))
+	a := newRevocations(t, srv.Client(t), stdPrefix)
 	b := cachedRevocations(t, srv.Client(t), 1000, redisstore.WithReconcileInterval(100*time.Millisecond))
 	ctx := t.Context()
 
@@ -279,7 +291,7 @@ func TestLocalCacheReconcilesWithRedis(t *testing.T) {
 	if err := admin.PExpireAt(ctx, "centralauth:revoked:set-by-hand", time.UnixMilli(until)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 10*time.Second, "B's copy to hold the revocation set by hand", func() bool { return b.Stats().Entries == 1 })
+	testutil.WaitFor(t, 10*time.Second, "B's copy to hold the revocation set by hand", func() bool { return b.Health().Entries == 1 })
 	if r, err := b.Revoked(ctx, "set-by-hand"); err != nil || !r {
 		t.Fatalf("Revoked(set-by-hand) = %v, %v", r, err)
 	}
@@ -287,15 +299,15 @@ func TestLocalCacheReconcilesWithRedis(t *testing.T) {
 	if err := a.Revoke(ctx, "undone", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 10*time.Second, "B to hear of the revocation", func() bool { return b.Stats().Entries == 2 })
+	testutil.WaitFor(t, 10*time.Second, "B to hear of the revocation", func() bool { return b.Health().Entries == 2 })
 	if err := admin.Del(ctx, "centralauth:revoked:undone").Err(); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 10*time.Second, "B to forget the revocation deleted from Redis", func() bool { return b.Stats().Entries == 1 })
+	testutil.WaitFor(t, 10*time.Second, "B to forget the revocation deleted from Redis", func() bool { return b.Health().Entries == 1 })
 	if r, err := b.Revoked(ctx, "undone"); err != nil || r {
 		t.Fatalf("Revoked(undone) = %v, %v after its key was deleted", r, err)
 	}
-	if st := b.Stats(); !st.Healthy || st.Fallbacks != 0 {
+	if st := b.Health(); !st.Healthy || st.Fallbacks != 0 {
 		t.Fatalf("stats %+v: want the answers from a healthy copy", st)
 	}
 }
@@ -306,7 +318,7 @@ func TestLocalCacheReconcilesWithRedis(t *testing.T) {
 func TestLocalCacheBelievesOnlyWhatRedisHolds(t *testing.T) {
 	srv := redistest.Start(t)
 	admin := srv.Client(t)
-	a := newRevocations(t, srv.Client(t))
+	a := newRevocations(t, srv.Client(t), stdPrefix)
 	b := cachedRevocations(t, srv.Client(t), 5)
 	ctx := t.Context()
 	until := strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)
@@ -321,9 +333,9 @@ func TestLocalCacheBelievesOnlyWhatRedisHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, 10*time.Second, "B to hold the real revocation, and only it", func() bool {
-		st := b.Stats()
+		st := b.Health()
 		return st.Healthy && st.Entries == 1
-	}, func() string { return fmt.Sprintf("stats %+v", b.Stats()) })
+	}, func() string { return fmt.Sprintf("stats %+v", b.Health()) })
 	for id, want := range map[string]bool{"victim": false, "j9": false, "real": true} {
 		if r, err := b.Revoked(ctx, id); err != nil || r != want {
 			t.Errorf("Revoked(%s) = %v, %v; want %v", id, r, err, want)
@@ -354,7 +366,7 @@ func TestLocalCacheReconnectBackoffStartsOver(t *testing.T) {
 		return got
 	}
 	for drop := 1; drop <= 8; drop++ {
-		testutil.WaitFor(t, 20*time.Second, "B to be healthy", func() bool { return b.Stats().Healthy })
+		testutil.WaitFor(t, 20*time.Second, "B to be healthy", func() bool { return b.Health().Healthy })
 		if err := admin.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -364,5 +376,49 @@ func TestLocalCacheReconnectBackoffStartsOver(t *testing.T) {
 		if n != 1 {
 			t.Errorf("drop %d: reconnect attempt %v, want 1: the backoff did not start over after a healthy connection", i+1, n)
 		}
+	}
+}
+
+// TestOnCacheHealth: the hook hears the copy become healthy, each failed
+// attempt while Redis is down, with its cause and count, and the copy
+// healthy again once Redis is back.
+func TestOnCacheHealth(t *testing.T) {
+	srv := redistest.Start(t)
+	var (
+		mu  sync.Mutex
+		got []redisstore.CacheHealth
+	)
+	heard := func() []redisstore.CacheHealth {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]redisstore.CacheHealth(nil), got...)
+	}
+	describe := func() string { return fmt.Sprintf("heard %+v", heard()) }
+	cachedRevocations(t, fastClient(t, srv), 1000, redisstore.WithOnCacheHealth(func(h redisstore.CacheHealth) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, h)
+	}))
+	testutil.WaitFor(t, 10*time.Second, "the hook to hear the copy healthy", func() bool { return len(heard()) == 1 }, describe)
+
+	srv.Kill()
+	testutil.WaitFor(t, 10*time.Second, "the hook to hear two failed attempts", func() bool { return len(heard()) >= 3 }, describe)
+	srv.Restart()
+	testutil.WaitFor(t, 20*time.Second, "the hook to hear the copy healthy again", func() bool {
+		h := heard()
+		return h[len(h)-1].Healthy
+	}, describe)
+
+	h := heard()
+	if !h[0].Healthy || h[0].Err != nil || h[0].Attempt != 0 {
+		t.Fatalf("first heard %+v, want healthy", h[0])
+	}
+	for i, e := range h[1 : len(h)-1] {
+		if e.Healthy || e.Err == nil || e.Attempt != i+1 {
+			t.Fatalf("heard %+v as failure %d; want unhealthy, with its cause and attempt %d", e, i+1, i+1)
+		}
+	}
+	if last := h[len(h)-1]; last.Err != nil || last.Attempt != 0 {
+		t.Fatalf("last heard %+v, want healthy", last)
 	}
 }

@@ -18,7 +18,7 @@ func TestConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	list := newRevocations(t, rdb)
+	list := newRevocations(t, rdb, stdPrefix)
 	if err := list.Revoke(t.Context(), "id", time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}

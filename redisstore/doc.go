@@ -1,46 +1,24 @@
-// Package redisstore keeps logout state in Redis, for an app that runs as
-// many instances behind a load balancer:
+// Package redisstore keeps logout state in Redis, shared by every instance
+// of an app: Revocations is a session.RevocationList, and Queue is an
+// outbox.Queue whose entries survive a restart.
 //
-//   - Revocations is a session.RevocationList shared by every instance, so a
-//     logout through one instance makes the old cookie fail on all of them.
-//     Each entry expires at its "until" through Redis's own key expiry.
-//   - Queue is an outbox.Queue for outbox.Outbox whose entries survive an app
-//     restart and are shared by every instance's workers. Tokens are sealed
-//     with AES-GCM under a key the app passes in, so Redis (and its
-//     persistence files and backups) never holds one in plain text.
-//
-// Both take any redis.UniversalClient (a *redis.Client, a
-// *redis.ClusterClient, a failover client or a *redis.Ring) that the app
-// configures and closes. To start from a URL instead, call Connect:
+// Both take a redis.UniversalClient (a *redis.Client, a *redis.ClusterClient,
+// a failover client or a *redis.Ring) that the app configures and closes, or
+// that Connect opens from a URL, and a prefix that starts every key:
 //
 //	rdb, err := redisstore.Connect(ctx, os.Getenv("REDIS_URL")) // redis://user:password@host:6379/0
 //	if err != nil { ... }
 //	defer rdb.Close()
-//	revocations, err := redisstore.NewRevocations(rdb)
+//	revocations, err := redisstore.NewRevocations(rdb, "centralauth:")
 //
-// # Keys
+// "<prefix>revoked:<session ID>" holds a revocation until Redis's own key
+// expiry deletes it; "<prefix>outbox:due" (a sorted set) and
+// "<prefix>outbox:e:<entry ID>" (hashes) hold the queue, with tokens as
+// outbox.Outbox sealed them. Give apps that share a Redis different
+// prefixes, and a queue on Redis Cluster or a Ring one with a hash tag,
+// such as "{centralauth}:", since its Lua scripts touch several keys.
 //
-// Every key starts with a prefix, "centralauth:" unless WithPrefix says
-// otherwise: "<prefix>revoked:<session ID>" for a revocation (a string that
-// holds its expiry), "<prefix>outbox:due" for the queue's index (a sorted
-// set of entry IDs scored by when each is next visible, in milliseconds
-// since the epoch) and "<prefix>outbox:e:<entry ID>" for each queued entry
-// (a hash of the sealed token, when it was enqueued, its attempts, and the
-// current lease). Give apps that share one Redis different prefixes.
-//
-// The queue changes several keys at once in Lua scripts, which Redis Cluster
-// runs only when all of a script's keys are in one hash slot (and a
-// *redis.Ring only when they are on one shard). With either, give NewQueue
-// a prefix with a hash tag, such as "{centralauth}:", so that all its keys
-// hash on "centralauth" alone; NewQueue refuses a prefix without one. Revocations touch one key per call and need
-// no hash tag; without one they spread over the cluster.
-//
-// # Server requirements
-//
-// Redis 6.2 or later (or a compatible server that runs Lua scripts and
-// SET ... PXAT). Configure it with maxmemory-policy noeviction: an
-// eviction policy would drop revocations (making logged-out cookies valid
-// again) or queued logouts. For the queue to survive a Redis restart, turn
-// on persistence (appendonly yes; appendfsync everysec loses at most a
-// second of writes on a crash, always loses none).
+// Run Redis 6.2 or later with maxmemory-policy noeviction, which keeps
+// revocations and queued logouts from being evicted, and appendonly yes for
+// the queue to survive a Redis restart. docs/operations.md has the details.
 package redisstore

@@ -26,7 +26,7 @@ func Example() {
 	encKey := []byte(os.Getenv("SESSION_ENCRYPTION_KEY"))   // 32 bytes from your secret store
 	outboxKey := []byte(os.Getenv("OUTBOX_ENCRYPTION_KEY")) // 32 bytes from your secret store
 
-	revocations, err := redisstore.NewRevocations(rdb)
+	revocations, err := redisstore.NewRevocations(rdb, "centralauth:")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	queue, err := redisstore.NewQueue(rdb, outboxKey)
+	queue, err := redisstore.NewQueue(rdb, "centralauth:")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	retries, err := outbox.New(centralauth, queue)
+	retries, err := outbox.New(centralauth, queue, outbox.WithEncryptionKey(outboxKey))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -4,8 +4,8 @@ import "time"
 
 // WithReconcileInterval sets how often a healthy local cache reconciles
 // with Redis, for tests that cannot wait the default.
-func WithReconcileInterval(d time.Duration) Option {
-	return func(c *config) error {
+func WithReconcileInterval(d time.Duration) RevocationsOption {
+	return func(c *revocationsConfig) error {
 		c.reconcile = d
 		return nil
 	}

@@ -11,20 +11,25 @@ import (
 	"github.com/centralauth-go/logout/redisstore"
 )
 
-var encKey = bytes.Repeat([]byte{0x42}, 32)
+// outboxKey is the outbox's key in the tests that run an Outbox on a
+// Queue.
+var outboxKey = bytes.Repeat([]byte{0x42}, 32)
 
-func newRevocations(t *testing.T, rdb redis.UniversalClient, opts ...redisstore.Option) *redisstore.Revocations {
+// stdPrefix is the prefix of the tests' keys unless they need another.
+const stdPrefix = "centralauth:"
+
+func newRevocations(t *testing.T, rdb redis.UniversalClient, prefix string, opts ...redisstore.RevocationsOption) *redisstore.Revocations {
 	t.Helper()
-	list, err := redisstore.NewRevocations(rdb, opts...)
+	list, err := redisstore.NewRevocations(rdb, prefix, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return list
 }
 
-func newQueue(t *testing.T, rdb redis.UniversalClient, opts ...redisstore.Option) *redisstore.Queue {
+func newQueue(t *testing.T, rdb redis.UniversalClient, prefix string, opts ...redisstore.QueueOption) *redisstore.Queue {
 	t.Helper()
-	q, err := redisstore.NewQueue(rdb, encKey, opts...)
+	q, err := redisstore.NewQueue(rdb, prefix, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-const defaultPrefix = "centralauth:"
-
 // defaultMaxEntries bounds a Queue unless WithMaxEntries says otherwise:
 // enough for a long outage of a busy app, few enough that junk cannot
 // fill Redis.
@@ -25,28 +23,52 @@ func configError(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
 }
 
-// Option configures NewRevocations and NewQueue. An option given to a
-// constructor it does not apply to is an error.
-type Option func(*config) error
+// RevocationsOption configures NewRevocations.
+type RevocationsOption func(*revocationsConfig) error
 
-type config struct {
-	forQueue   bool // which constructor applies the options
-	prefix     string
-	maxEntries int64
+// QueueOption configures NewQueue.
+type QueueOption func(*queueConfig) error
 
+type revocationsConfig struct {
+	prefix       string
 	cacheEntries int           // WithLocalCache; 0: none
 	reconcile    time.Duration // how often a healthy local cache reloads from Redis
 	logger       *slog.Logger
+	onHealth     func(CacheHealth)
 }
 
-func newConfig(rdb redis.UniversalClient, forQueue bool, opts []Option) (config, error) {
-	c := config{forQueue: forQueue, prefix: defaultPrefix, maxEntries: defaultMaxEntries, reconcile: reconcileInterval, logger: slog.Default()}
+type queueConfig struct {
+	prefix     string
+	maxEntries int64
+}
+
+func newRevocationsConfig(rdb redis.UniversalClient, prefix string, opts []RevocationsOption) (revocationsConfig, error) {
+	c := revocationsConfig{prefix: prefix, reconcile: reconcileInterval, logger: slog.Default()}
 	if rdb == nil {
 		return c, configError("nil Redis client")
 	}
 	for _, opt := range opts {
 		if opt == nil {
-			return c, configError("nil Option")
+			return c, configError("nil RevocationsOption")
+		}
+		if err := opt(&c); err != nil {
+			return c, err
+		}
+	}
+	if c.onHealth != nil && c.cacheEntries == 0 {
+		return c, configError("WithOnCacheHealth without WithLocalCache: there is no cache to report on")
+	}
+	return c, nil
+}
+
+func newQueueConfig(rdb redis.UniversalClient, prefix string, opts []QueueOption) (queueConfig, error) {
+	c := queueConfig{prefix: prefix, maxEntries: defaultMaxEntries}
+	if rdb == nil {
+		return c, configError("nil Redis client")
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			return c, configError("nil QueueOption")
 		}
 		if err := opt(&c); err != nil {
 			return c, err
@@ -74,26 +96,12 @@ func sharded(rdb redis.UniversalClient) bool {
 	return false
 }
 
-// WithPrefix sets the string every key starts with. Use a distinct prefix
-// for each app that shares a Redis, and a hash tag such as "{centralauth}:"
-// with Redis Cluster (see the package documentation). An empty prefix is
-// allowed. Default: "centralauth:".
-func WithPrefix(prefix string) Option {
-	return func(c *config) error {
-		c.prefix = prefix
-		return nil
-	}
-}
-
 // WithMaxEntries bounds the queue: Enqueue past n entries (claimed ones
 // included) returns an error matching outbox.ErrQueueFull rather than grow
-// without limit while CentralAuth is down. n must be positive. It applies
-// to NewQueue only; revocations expire on their own. Default: 100,000.
-func WithMaxEntries(n int) Option {
-	return func(c *config) error {
-		if !c.forQueue {
-			return configError("WithMaxEntries applies to NewQueue, not NewRevocations")
-		}
+// without limit while CentralAuth is down. n must be positive. Default:
+// 100,000.
+func WithMaxEntries(n int) QueueOption {
+	return func(c *queueConfig) error {
 		if n < 1 {
 			return configError("max queue entries %d is not positive", n)
 		}

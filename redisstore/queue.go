@@ -14,56 +14,44 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/centralauth-go/logout/outbox"
-	"github.com/centralauth-go/logout/remote"
 )
 
 var _ outbox.Queue = (*Queue)(nil)
 
-// maxForeignKeyAge is how long an entry sealed under another key waits for
-// an instance that has that key: the Outbox's default maximum age.
-const maxForeignKeyAge = 24 * time.Hour
-
 // Queue is an outbox.Queue in Redis: its entries survive an app restart and
-// are shared by the workers of every instance that uses the same Redis,
-// prefix and encryption key. Claim, Ack and Release are atomic Lua scripts,
-// so two workers never hold the same entry at once, and a worker whose
-// lease ran out cannot Ack or Release an entry another worker now holds.
-// Tokens are stored sealed with AES-GCM. It is safe for concurrent use.
+// are shared by the workers of every instance that uses the same Redis and
+// prefix (and, for the outbox, the same outbox.WithEncryptionKey). Claim,
+// Ack and Release are atomic Lua scripts, so two workers never hold the
+// same entry at once, and a worker whose lease ran out cannot Ack or
+// Release an entry another worker now holds. It stores the tokens as the
+// outbox sealed them. It is safe for concurrent use.
 type Queue struct {
 	rdb         redis.UniversalClient
-	sealer      *sealer
 	due         string // the sorted set of entry IDs by visible-at time
 	entryPrefix string // + entry ID = the entry's hash
 	maxEntries  int64
 }
 
 // NewQueue returns a queue kept in rdb, which the caller configures and
-// closes. encryptionKey (16, 24 or 32 random bytes: AES-128, -192 or -256;
-// it is not kept) seals every token; all instances must share it, and a
-// token sealed under one key cannot be read under another, so change it
-// only when the queue is empty (Len 0). It takes WithPrefix and
-// WithMaxEntries. Errors match ErrInvalidConfig and never contain the key.
+// closes, under keys that start with prefix (see the package
+// documentation). A nil client or an invalid option is an error matching
+// ErrInvalidConfig.
 //
 // With a *redis.ClusterClient or a *redis.Ring, the prefix must hold a hash
 // tag, such as "{centralauth}:", because the queue's scripts touch several
 // keys that must live in one slot; NewQueue refuses a prefix without one
 // rather than fail with CROSSSLOT at the first Enqueue.
-func NewQueue(rdb redis.UniversalClient, encryptionKey []byte, opts ...Option) (*Queue, error) {
-	cfg, err := newConfig(rdb, true, opts)
+func NewQueue(rdb redis.UniversalClient, prefix string, opts ...QueueOption) (*Queue, error) {
+	cfg, err := newQueueConfig(rdb, prefix, opts)
 	if err != nil {
 		return nil, err
 	}
 	if sharded(rdb) && !hasHashTag(cfg.prefix) {
-		return nil, configError("prefix %q has no hash tag, which a Redis Cluster or Ring needs to keep the queue's keys in one slot; use WithPrefix(%q)",
+		return nil, configError("prefix %q has no hash tag, which a Redis Cluster or Ring needs to keep the queue's keys in one slot; use a prefix such as %q",
 			cfg.prefix, "{"+strings.TrimSuffix(cfg.prefix, ":")+"}:")
-	}
-	s, err := newSealer(encryptionKey)
-	if err != nil {
-		return nil, err
 	}
 	return &Queue{
 		rdb:         rdb,
-		sealer:      s,
 		due:         cfg.prefix + "outbox:due",
 		entryPrefix: cfg.prefix + "outbox:e:",
 		maxEntries:  cfg.maxEntries,
@@ -135,16 +123,16 @@ redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
 return 1
 `)
 
-// Enqueue implements outbox.Queue: it stores a logout for token, sealed,
-// due at now. It returns remote.ErrNoToken for an empty token, and an error
-// matching outbox.ErrQueueFull when the queue holds its maximum.
-func (q *Queue) Enqueue(ctx context.Context, token string, now time.Time) error {
-	if token == "" {
-		return remote.ErrNoToken
+// Enqueue implements outbox.Queue: it stores the entry id, holding sealed,
+// due at now. It returns an error matching outbox.ErrQueueFull when the
+// queue holds its maximum. An id that is empty, or that holds a brace
+// (which would move its key out of the prefix's hash slot), is an error.
+func (q *Queue) Enqueue(ctx context.Context, id string, sealed []byte, now time.Time) error {
+	if id == "" || strings.ContainsAny(id, "{}") {
+		return fmt.Errorf("redisstore: enqueue: entry ID %q is empty or holds a brace", id)
 	}
-	id := randomHex(12)
 	n, err := enqueueScript.Run(ctx, q.rdb, []string{q.due, q.entryPrefix + id},
-		id, q.sealer.seal(id, token), now.UnixMilli(), q.maxEntries).Int()
+		id, sealed, now.UnixMilli(), q.maxEntries).Int()
 	switch {
 	case err != nil:
 		return fmt.Errorf("redisstore: enqueue: %w", err)
@@ -157,12 +145,10 @@ func (q *Queue) Enqueue(ctx context.Context, token string, now time.Time) error 
 // Claim implements outbox.Queue: it hands out the entry that has been due
 // the longest at now, hidden from other workers until now+lease.
 //
-// An entry whose token cannot be decrypted is not handed out; Claim returns
-// an error matching outbox.ErrUnreadableEntry instead. An entry that is
-// corrupt or was tampered with is dropped. One sealed under another
-// encryption key (an instance configured with a different key) is left for
-// an instance that has that key, and dropped once it is older than 24h.
-// Either way the next Claim moves on to other entries.
+// An entry whose fields are missing or out of range (corrupt, or edited in
+// Redis) is not handed out but dropped, and Claim returns an error matching
+// outbox.ErrUnreadableEntry instead, so the next Claim moves on to other
+// entries.
 func (q *Queue) Claim(ctx context.Context, now time.Time, lease time.Duration) (outbox.Entry, bool, error) {
 	leaseToken := randomHex(16)
 	var cmd *redis.Cmd
@@ -183,15 +169,12 @@ func (q *Queue) Claim(ctx context.Context, now time.Time, lease time.Duration) (
 	if err != nil {
 		return outbox.Entry{}, false, fmt.Errorf("redisstore: claim: %w", err)
 	}
-	e, sealed, err := parseClaimed(res)
+	e, err := parseClaimed(res)
+	if err != nil {
+		return outbox.Entry{}, false, q.drop(ctx, e, leaseToken)
+	}
 	e.Lease = leaseToken
-	if err == nil {
-		e.Token, err = q.sealer.open(e.ID, sealed)
-	}
-	if err == nil {
-		return e, true, nil
-	}
-	return outbox.Entry{}, false, q.unreadable(ctx, e, now, err)
+	return e, true, nil
 }
 
 // Bounds on an entry's fields. Anything outside them was not written by
@@ -202,36 +185,34 @@ const (
 	maxUnixMS   = 253402300799999 // the end of the year 9999
 )
 
+// errCorrupt is what parseClaimed says of an entry it does not accept.
+var errCorrupt = errors.New("redisstore: outbox entry corrupt")
+
 // parseClaimed reads what claimScript returned, {id, sealed token,
 // enqueued-at in ms, attempts}, strictly: a field that is missing, not a
 // number or out of range makes the entry corrupt (errCorrupt). The entry
 // ID is kept whenever there is one, so that the entry can be dropped.
-func parseClaimed(res []any) (outbox.Entry, []byte, error) {
+func parseClaimed(res []any) (outbox.Entry, error) {
 	e := outbox.Entry{ID: field(res, 0)}
 	enq, err1 := strconv.ParseInt(field(res, 2), 10, 64)
 	att, err2 := strconv.Atoi(field(res, 3))
 	if len(res) != 4 || e.ID == "" || err1 != nil || err2 != nil ||
 		enq <= 0 || enq > maxUnixMS || att < 0 || att > maxAttempts {
-		return e, nil, errCorrupt
+		return e, errCorrupt
 	}
-	e.EnqueuedAt, e.Attempts = time.UnixMilli(enq), att
-	return e, []byte(field(res, 1)), nil
+	e.Sealed, e.EnqueuedAt, e.Attempts = []byte(field(res, 1)), time.UnixMilli(enq), att
+	return e, nil
 }
 
-// unreadable disposes of an entry that Claim could not open, and returns
-// the error that says so.
-func (q *Queue) unreadable(ctx context.Context, e outbox.Entry, now time.Time, cause error) error {
+// drop deletes a claimed entry that parseClaimed refused, and returns the
+// error that says so.
+func (q *Queue) drop(ctx context.Context, e outbox.Entry, lease string) error {
 	var qerr error
-	what := "dropped it"
-	if errors.Is(cause, errForeignKey) && now.Sub(e.EnqueuedAt) <= maxForeignKeyAge {
-		// Left as claimed: hidden for the lease, attempts unchanged, then
-		// claimable again, by an instance that has the key. Making it due
-		// at once would have this instance claim it again and again.
-		what = "left it, hidden for the lease, for an instance that has that key"
-	} else if e.ID != "" {
+	if e.ID != "" {
+		e.Lease = lease
 		qerr = q.Ack(ctx, e)
 	}
-	return errors.Join(fmt.Errorf("redisstore: outbox entry %s cannot be decrypted: %w; %s (%w)", e.ID, cause, what, outbox.ErrUnreadableEntry), qerr)
+	return errors.Join(fmt.Errorf("redisstore: outbox entry %s has fields out of range; dropped it (%w)", e.ID, outbox.ErrUnreadableEntry), qerr)
 }
 
 // Ack implements outbox.Queue: it deletes the entry if e.Lease is still its
@@ -277,15 +258,14 @@ end
 return {#ids, oldest, attempted}
 `)
 
-// Stats inspects every entry: Pending, Oldest and Attempted of
-// outbox.Stats (the other counts are an Outbox's own). It reads no token.
-// It costs O(n) in Redis, where it blocks other commands while it runs:
+// Stats implements outbox.Queue: it inspects every entry for Pending,
+// Oldest and Attempted. It costs O(n) in Redis, where it blocks other commands while it runs:
 // it is for an operator's look during an outage, not for a metrics scrape
 // (use Len).
 func (q *Queue) Stats(ctx context.Context) (outbox.Stats, error) {
 	res, err := statsScript.Run(ctx, q.rdb, []string{q.due, q.entryPrefix}).Int64Slice()
 	if err != nil || len(res) != 3 {
-		return outbox.Stats{}, fmt.Errorf("redisstore: queue stats: %w", cmp.Or(err, errCorrupt))
+		return outbox.Stats{}, fmt.Errorf("redisstore: queue stats: %w", cmp.Or(err, errors.New("unexpected reply")))
 	}
 	st := outbox.Stats{Pending: res[0], Attempted: res[2]}
 	if res[1] > 0 {

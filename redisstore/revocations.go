@@ -25,11 +25,11 @@ type Revocations struct {
 }
 
 // NewRevocations returns a revocation list kept in rdb, which the caller
-// configures and closes. It takes WithPrefix, WithLocalCache and
-// WithLogger. A nil
-// client or an invalid option is an error matching ErrInvalidConfig.
-func NewRevocations(rdb redis.UniversalClient, opts ...Option) (*Revocations, error) {
-	cfg, err := newConfig(rdb, false, opts)
+// configures and closes, under keys that start with prefix (see the
+// package documentation). A nil client or an invalid option is an error
+// matching ErrInvalidConfig.
+func NewRevocations(rdb redis.UniversalClient, prefix string, opts ...RevocationsOption) (*Revocations, error) {
+	cfg, err := newRevocationsConfig(rdb, prefix, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -52,13 +52,13 @@ func (r *Revocations) Close() error {
 	return nil
 }
 
-// Stats reports on the local cache (WithLocalCache); the zero CacheStats
-// without one.
-func (r *Revocations) Stats() CacheStats {
+// Health reports on the local cache (WithLocalCache); the zero
+// CacheHealth without one.
+func (r *Revocations) Health() CacheHealth {
 	if r.cache == nil {
-		return CacheStats{}
+		return CacheHealth{}
 	}
-	return r.cache.stats()
+	return r.cache.health()
 }
 
 // key is where id's revocation lives.

@@ -3,8 +3,11 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"go/build"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +24,7 @@ func TestRevocations(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	ctx := t.Context()
-	list := newRevocations(t, rdb)
+	list := newRevocations(t, rdb, stdPrefix)
 	// Whole milliseconds plus a bit, to check rounding up.
 	soon := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(300 * time.Microsecond)
 	soonMS := soon.UnixMilli() + 1
@@ -75,7 +78,7 @@ func TestRevocations(t *testing.T) {
 func TestRevocationsExpire(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
-	list := newRevocations(t, rdb)
+	list := newRevocations(t, rdb, stdPrefix)
 	ctx := t.Context()
 	if err := list.Revoke(ctx, "short", time.Now().Add(50*time.Millisecond)); err != nil {
 		t.Fatal(err)
@@ -96,8 +99,8 @@ func TestRevocationsPrefix(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	ctx := t.Context()
-	a := newRevocations(t, rdb, redisstore.WithPrefix("{app-a}:"))
-	b := newRevocations(t, rdb, redisstore.WithPrefix("{app-b}:"))
+	a := newRevocations(t, rdb, "{app-a}:")
+	b := newRevocations(t, rdb, "{app-b}:")
 	if err := a.Revoke(ctx, "id1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +111,7 @@ func TestRevocationsPrefix(t *testing.T) {
 	}{
 		{"same prefix", a, true},
 		{"other prefix", b, false},
-		{"default prefix", newRevocations(t, rdb), false},
+		{"default prefix", newRevocations(t, rdb, stdPrefix), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +129,7 @@ func TestRevocationsPrefix(t *testing.T) {
 // TestRevocationsWithStore runs the list behind a real session.Store.
 func TestRevocationsWithStore(t *testing.T) {
 	srv := redistest.Start(t)
-	list := newRevocations(t, srv.Client(t))
+	list := newRevocations(t, srv.Client(t), stdPrefix)
 	store, err := session.NewStore(make([]byte, 32), session.WithRevocations(list))
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +160,7 @@ func TestRevocationsWithStore(t *testing.T) {
 
 func TestRevocationsRedisDown(t *testing.T) {
 	srv := redistest.Start(t)
-	list := newRevocations(t, srv.Client(t))
+	list := newRevocations(t, srv.Client(t), stdPrefix)
 	store, err := session.NewStore(make([]byte, 32), session.WithRevocations(list))
 	if err != nil {
 		t.Fatal(err)
@@ -188,17 +191,56 @@ func TestNewRevocationsErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		rdb  redis.UniversalClient
-		opts []redisstore.Option
+		opts []redisstore.RevocationsOption
 	}{
 		{"nil client", nil, nil},
-		{"nil option", unusedClient(t), []redisstore.Option{nil}},
-		{"an option of NewQueue", unusedClient(t), []redisstore.Option{redisstore.WithMaxEntries(10)}},
+		{"nil option", unusedClient(t), []redisstore.RevocationsOption{nil}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			list, err := redisstore.NewRevocations(tt.rdb, tt.opts...)
+			list, err := redisstore.NewRevocations(tt.rdb, stdPrefix, tt.opts...)
 			if list != nil || !errors.Is(err, redisstore.ErrInvalidConfig) {
 				t.Fatalf("NewRevocations = %v, %v; want nil, ErrInvalidConfig", list, err)
+			}
+		})
+	}
+}
+
+// TestNoRemoteImport: redisstore stores what the outbox sealed and knows
+// nothing of CentralAuth's client; it imported package remote for one
+// error.
+func TestNoRemoteImport(t *testing.T) {
+	pkg, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range pkg.Imports {
+		if imp == "github.com/centralauth-go/logout/remote" {
+			t.Fatalf("redisstore imports %s", imp)
+		}
+	}
+}
+
+// TestOptionsFitTheirConstructorsOnly: each constructor has its own option
+// type, so an option of one given to the other does not compile (it used
+// to be an error at run time).
+func TestOptionsFitTheirConstructorsOnly(t *testing.T) {
+	revocations := reflect.TypeFor[redisstore.RevocationsOption]()
+	queue := reflect.TypeFor[redisstore.QueueOption]()
+	tests := []struct {
+		name string
+		opt  any
+		want reflect.Type
+	}{
+		{"WithMaxEntries", redisstore.WithMaxEntries(1), queue},
+		{"WithLocalCache", redisstore.WithLocalCache(1), revocations},
+		{"WithLogger", redisstore.WithLogger(slog.Default()), revocations},
+		{"WithOnCacheHealth", redisstore.WithOnCacheHealth(func(redisstore.CacheHealth) {}), revocations},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := reflect.TypeOf(tt.opt); got != tt.want || revocations.ConvertibleTo(queue) {
+				t.Fatalf("a %v, want a %v only", got, tt.want)
 			}
 		})
 	}

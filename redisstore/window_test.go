@@ -147,7 +147,7 @@ func runFault(t *testing.T, a, b *redisstore.Revocations, length time.Duration, 
 	faultTo = time.Now()
 	mu.Unlock()
 	lift()
-	testutil.WaitFor(t, 20*time.Second, "B to be healthy again after the fault", func() bool { return b.Stats().Healthy })
+	testutil.WaitFor(t, 20*time.Second, "B to be healthy again after the fault", func() bool { return b.Health().Healthy })
 	phase(500 * time.Millisecond)
 	cancel()
 	wg.Wait()
@@ -173,7 +173,7 @@ func runFault(t *testing.T, a, b *redisstore.Revocations, length time.Duration, 
 func TestLocalCacheWindowHoldsThroughAPartition(t *testing.T) {
 	srv := redistest.Start(t)
 	proxy := faultproxy.Start(t, srv.Addr())
-	a := newRevocations(t, clientTo(t, srv.Addr()))
+	a := newRevocations(t, clientTo(t, srv.Addr()), stdPrefix)
 	b := cachedRevocations(t, clientTo(t, proxy.Addr()), 1<<20)
 	tally := runFault(t, a, b, 4*time.Second, proxy.Stall, proxy.Resume)
 	if tally.stale != 0 || tally.late != 0 {
@@ -190,7 +190,7 @@ func TestLocalCacheWindowHoldsThroughAPartition(t *testing.T) {
 // B must fail closed rather than answer from memory.
 func TestLocalCacheWindowHoldsWhenRedisStops(t *testing.T) {
 	srv := redistest.Start(t)
-	a := newRevocations(t, clientTo(t, srv.Addr()))
+	a := newRevocations(t, clientTo(t, srv.Addr()), stdPrefix)
 	b := cachedRevocations(t, clientTo(t, srv.Addr()), 1<<20)
 	tally := runFault(t, a, b, 3*time.Second, srv.Pause, srv.Resume)
 	if tally.stale != 0 || tally.late != 0 {
@@ -209,11 +209,11 @@ func TestLocalCacheClosesPromptly(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: time.Hour})
 	t.Cleanup(func() { _ = rdb.Close() })
-	r, err := redisstore.NewRevocations(rdb, redisstore.WithLocalCache(100))
+	r, err := redisstore.NewRevocations(rdb, stdPrefix, redisstore.WithLocalCache(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, 10*time.Second, "the local cache to load", func() bool { return r.Stats().Healthy })
+	testutil.WaitFor(t, 10*time.Second, "the local cache to load", func() bool { return r.Health().Healthy })
 	var closed atomic.Bool
 	go func() {
 		_ = r.Close()

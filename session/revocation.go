@@ -14,10 +14,13 @@ import (
 // copy of a signed cookie taken earlier stops loading although its
 // signature is still valid. Implementations must be safe for concurrent
 // use. MemoryRevocations is the single-instance default; package
-// redisstore shares one list between instances.
+// redisstore shares one list between instances. Package revocationtest
+// checks an implementation against this contract.
 type RevocationList interface {
 	// Revoke marks id as logged out until the given time, after which the
-	// cookie has expired anyway and the entry may be forgotten.
+	// cookie has expired anyway and the entry may be forgotten. A later
+	// until extends an entry; an earlier one never shortens it. An until
+	// that has passed is an error: the entry would never hold.
 	Revoke(ctx context.Context, id string, until time.Time) error
 	// Revoked reports whether id is marked as logged out. An error means
 	// the list could not be asked; it never means "not revoked".

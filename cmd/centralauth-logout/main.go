@@ -309,7 +309,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	fs := flag.NewFlagSet("centralauth-logout outbox "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	redisURL := fs.String("redis", getenv(envRedisURL), "the Redis `URL`, redis:// or rediss://; default $"+envRedisURL)
-	prefix := fs.String("prefix", "centralauth:", "the outbox's key `prefix`, as the app's redisstore.WithPrefix")
+	prefix := fs.String("prefix", "centralauth:", "the outbox's key `prefix`, as the app passes to redisstore.NewQueue")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 0, usageError{err.Error()}
 	}
@@ -320,7 +320,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return 0, usagef("outbox %s needs -redis or %s", verb, envRedisURL)
 	}
 	// Checked before connecting: a missing setting sends nothing.
-	key := make([]byte, 32) // stats reads no token: any key opens the queue
+	var key []byte // stats reads no token
 	var c *remote.Client
 	if verb == "drain" {
 		var err error
@@ -338,7 +338,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return 0, usagef("-redis: %v", err) // redisstore never puts the password in an error
 	}
 	defer rdb.Close()
-	q, err := redisstore.NewQueue(rdb, key, redisstore.WithPrefix(*prefix))
+	q, err := redisstore.NewQueue(rdb, *prefix)
 	if err != nil {
 		return 0, usageError{err.Error()}
 	}
@@ -352,7 +352,7 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	o, err := outbox.New(c, q, outbox.WithLogger(logger))
+	o, err := outbox.New(c, q, outbox.WithEncryptionKey(key), outbox.WithLogger(logger))
 	if err != nil {
 		return 0, err
 	}

@@ -21,7 +21,7 @@ func TestOutboxStatsAndDrain(t *testing.T) {
 	ca := newFake(t)
 	key := []byte("0123456789abcdef0123456789abcdef")
 	const prefix = "{ops}:"
-	q, err := redisstore.NewQueue(srv.Client(t), key, redisstore.WithPrefix(prefix))
+	q, err := redisstore.NewQueue(srv.Client(t), prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestOutboxStatsAndDrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := outbox.New(c, q, outbox.WithLogger(slog.New(slog.DiscardHandler)))
+	app, err := outbox.New(c, q, outbox.WithEncryptionKey(key), outbox.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}

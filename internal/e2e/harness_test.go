@@ -133,12 +133,12 @@ func (c *cluster) newInstance(name string) *instance {
 	)
 	if c.redis != nil {
 		rdb := c.redis.Client(t)
-		l, err := redisstore.NewRevocations(rdb)
+		l, err := redisstore.NewRevocations(rdb, "centralauth:")
 		if err != nil {
 			t.Fatal(err)
 		}
 		list = l
-		q, err := redisstore.NewQueue(rdb, outboxKey)
+		q, err := redisstore.NewQueue(rdb, "centralauth:")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,6 +160,7 @@ func (c *cluster) newInstance(name string) *instance {
 	}
 	log := c.logger.With("instance", name)
 	in.outbox, err = outbox.New(rc, in.queue,
+		outbox.WithEncryptionKey(outboxKey),
 		outbox.WithPollInterval(c.set.poll),
 		outbox.WithLease(c.set.lease),
 		outbox.WithLogger(log))

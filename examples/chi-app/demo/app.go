@@ -2,6 +2,8 @@ package demo
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -177,7 +179,11 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	}
 	// A session-wide logout that CentralAuth cannot take right now is
 	// queued and retried, not lost.
-	retries, err := outbox.New(rc, cfg.Queue, outbox.WithLogger(log))
+	// The outbox seals tokens at rest with a key of its own, derived from
+	// the cookie encryption key so that the example needs no third key.
+	mac := hmac.New(sha256.New, cfg.EncryptionKey)
+	mac.Write([]byte("centralauth-go/logout example outbox"))
+	retries, err := outbox.New(rc, cfg.Queue, outbox.WithEncryptionKey(mac.Sum(nil)), outbox.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}

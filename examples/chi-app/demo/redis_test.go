@@ -82,7 +82,7 @@ func TestBrowserEndedSessionRefusedByEveryInstance(t *testing.T) {
 	t.Cleanup(ca.Close)
 	logs := &testutil.Buffer{}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), logs), nil))
-	revocations, err := redisstore.NewRevocations(srv.Client(t), redisstore.WithPrefix("centralauth-example:app_b_session:"))
+	revocations, err := redisstore.NewRevocations(srv.Client(t), "centralauth-example:app_b_session:")
 	if err != nil {
 		t.Fatal(err)
 	}

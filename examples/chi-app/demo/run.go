@@ -17,8 +17,6 @@ package demo
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -127,13 +125,8 @@ func (rn *Running) serverSide(cfg config, apps []appConfig) error {
 		return fmt.Errorf("%s: %w", envRedisURL, err)
 	}
 	rn.closers = append(rn.closers, func() { rdb.Close() })
-	// The outbox seals tokens at rest with a key of its own, derived from
-	// the cookie encryption key so that the example needs no third key.
-	mac := hmac.New(sha256.New, cfg.EncryptionKey)
-	mac.Write([]byte("centralauth-go/logout example outbox"))
-	outboxKey := mac.Sum(nil)
 	for i := range apps {
-		prefix := redisstore.WithPrefix("centralauth-example:" + apps[i].CookieName + ":")
+		prefix := "centralauth-example:" + apps[i].CookieName + ":"
 		// Each instance keeps the revocations in memory too, kept true
 		// through Redis pub/sub: checks cost no round trip.
 		revocations, err := redisstore.NewRevocations(rdb, prefix, redisstore.WithLocalCache(100_000), redisstore.WithLogger(apps[i].Logger))
@@ -143,7 +136,7 @@ func (rn *Running) serverSide(cfg config, apps []appConfig) error {
 		apps[i].Revocations = revocations
 		// Closers run last first: this one before the client's.
 		rn.closers = append(rn.closers, func() { _ = revocations.Close() })
-		if apps[i].Queue, err = redisstore.NewQueue(rdb, outboxKey, prefix); err != nil {
+		if apps[i].Queue, err = redisstore.NewQueue(rdb, prefix); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package redisstore
+package outbox
 
 import (
 	"crypto/aes"
@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"sync"
 )
 
 // A sealed token is
@@ -17,7 +18,9 @@ import (
 // sealed token moved to another entry, or an edited header, fails to open.
 // The key ID tells "sealed under another key" (an instance configured with
 // a different key: leave the entry for one that has it) from "corrupt"
-// (drop it).
+// (drop it). The format, and the key ID's label, are those of the
+// redisstore.Queue that sealed tokens itself before the outbox did, so that
+// the entries it queued still open.
 const (
 	sealVersion   = 1
 	keyIDLen      = 8
@@ -36,7 +39,8 @@ type sealer struct {
 	keyID [keyIDLen]byte
 }
 
-// newSealer takes an AES-128, -192 or -256 key.
+// newSealer takes an AES-128, -192 or -256 key. Its errors never hold the
+// key.
 func newSealer(key []byte) (*sealer, error) {
 	switch len(key) {
 	case 16, 24, 32:
@@ -58,6 +62,19 @@ func newSealer(key []byte) (*sealer, error) {
 	copy(s.keyID[:], mac.Sum(nil))
 	return s, nil
 }
+
+// processSealer seals for the Outboxes of a MemoryQueue that were given no
+// key. A key drawn once per process is enough there: the entries die with
+// the process, and every Outbox in it that shares the queue can open them.
+var processSealer = sync.OnceValue(func() *sealer {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	s, err := newSealer(key)
+	if err != nil {
+		panic(err) // unreachable: the key is 32 bytes
+	}
+	return s
+})
 
 // seal encrypts token for the entry id.
 func (s *sealer) seal(id, token string) []byte {
