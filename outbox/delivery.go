@@ -1,7 +1,6 @@
 package outbox
 
 import (
-	"strconv"
 	"time"
 )
 
@@ -27,30 +26,19 @@ type Delivery struct {
 	Err error
 }
 
-// DeliveryOutcome is what became of a claimed entry.
-type DeliveryOutcome int
+// DeliveryOutcome is what became of a claimed entry. It is a string, as
+// logged, like the other packages' outcomes.
+type DeliveryOutcome string
 
 const (
 	// Delivered: CentralAuth accepted the logout, and the entry is gone.
-	Delivered DeliveryOutcome = iota + 1
+	Delivered DeliveryOutcome = "delivered"
 	// Retried: the attempt failed with a retryable error, and the entry
 	// is due again after a backoff.
-	Retried
+	Retried DeliveryOutcome = "retried"
 	// Dropped: the entry is gone undelivered, because CentralAuth refused
 	// it (a non-retryable answer: the session is already gone), it passed
 	// its maximum age, or it could not be read. The user may still be
 	// logged in to other apps.
-	Dropped
+	Dropped DeliveryOutcome = "dropped"
 )
-
-func (o DeliveryOutcome) String() string {
-	switch o {
-	case Delivered:
-		return "delivered"
-	case Retried:
-		return "retried"
-	case Dropped:
-		return "dropped"
-	}
-	return "DeliveryOutcome(" + strconv.Itoa(int(o)) + ")"
-}

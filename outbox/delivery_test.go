@@ -96,11 +96,3 @@ func TestOnDeliveryReportsEveryOutcome(t *testing.T) {
 		}
 	})
 }
-
-func TestDeliveryOutcomeString(t *testing.T) {
-	for o, want := range map[DeliveryOutcome]string{Delivered: "delivered", Retried: "retried", Dropped: "dropped", 0: "DeliveryOutcome(0)"} {
-		if got := o.String(); got != want {
-			t.Errorf("%d.String() = %q, want %q", int(o), got, want)
-		}
-	}
-}
