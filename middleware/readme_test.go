@@ -11,25 +11,37 @@ import (
 	"testing"
 )
 
-// TestREADMESnippetsAreExamples keeps the README true: every Go block that
-// the README marks with <!-- example: FILE FUNC --> must be, line for line,
-// the body of that Example function, which go test compiles and runs.
-func TestREADMESnippetsAreExamples(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
+// TestDocSnippetsAreCompiled keeps the docs true: every Go block that a
+// document marks with <!-- example: FILE FUNC --> must be, line for line,
+// the body of that function, which go test compiles (and runs, for an
+// Example with output, or for the test that calls it).
+func TestDocSnippetsAreCompiled(t *testing.T) {
+	docs := []struct {
+		path  string
+		least int // Go blocks the document has at least
+	}{
+		{"README.md", 3},
+		{"docs/observability.md", 1},
 	}
 	marked := regexp.MustCompile("(?s)<!-- example: (\\S+) (\\S+) -->\n```go\n(.*?)```")
-	matches := marked.FindAllSubmatch(readme, -1)
-	if all := strings.Count(string(readme), "```go\n"); len(matches) != all || all < 3 {
-		t.Fatalf("README.md has %d Go snippets, %d of them marked as Examples; every one must be", all, len(matches))
-	}
-	for _, m := range matches {
-		file, fn, snippet := string(m[1]), string(m[2]), string(m[3])
-		t.Run(fn, func(t *testing.T) {
-			body := exampleBody(t, filepath.Join("..", file), fn)
-			if strings.TrimSpace(body) != strings.TrimSpace(snippet) {
-				t.Fatalf("README snippet for %s differs from its Example.\nREADME:\n%s\nExample:\n%s", fn, snippet, body)
+	for _, doc := range docs {
+		t.Run(doc.path, func(t *testing.T) {
+			text, err := os.ReadFile(filepath.Join("..", doc.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			matches := marked.FindAllSubmatch(text, -1)
+			if all := strings.Count(string(text), "```go\n"); len(matches) != all || all < doc.least {
+				t.Fatalf("%s has %d Go snippets, %d of them marked as compiled; every one must be", doc.path, all, len(matches))
+			}
+			for _, m := range matches {
+				file, fn, snippet := string(m[1]), string(m[2]), string(m[3])
+				t.Run(fn, func(t *testing.T) {
+					body := exampleBody(t, filepath.Join("..", file), fn)
+					if strings.TrimSpace(body) != strings.TrimSpace(snippet) {
+						t.Fatalf("%s's snippet for %s differs from the function.\n%s:\n%s\n%s:\n%s", doc.path, fn, doc.path, snippet, file, body)
+					}
+				})
 			}
 		})
 	}
