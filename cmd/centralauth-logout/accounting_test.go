@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -326,5 +328,47 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("outcome %q, refused %v; want %q, %v", outcome, refusedApp, tt.wantOutcome, tt.wantRefused)
 			}
 		})
+	}
+}
+
+// TestReadSendsWhatItHasBeforeBlocking: lines read from a file, and each
+// line of a pipe, reach the run before the next read of a pipe, which may
+// block for as long as the operator types nothing.
+func TestReadSendsWhatItHasBeforeBlocking(t *testing.T) {
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { _ = pw.Close() })
+	quit := make(chan struct{})
+	t.Cleanup(func() { close(quit) })
+	batches := read([]input{
+		{name: "file", r: strings.NewReader("a.b.c\nd.e.f\nnot a token\n"), regular: true},
+		{name: "-", r: pr},
+	}, quit)
+	var mu sync.Mutex
+	var got []string
+	go func() {
+		for b := range batches {
+			mu.Lock()
+			for _, l := range b {
+				got = append(got, l.file+":"+strconv.Itoa(l.no))
+			}
+			mu.Unlock()
+		}
+	}()
+	received := func(n int) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(got) == n
+		}
+	}
+	testutil.WaitFor(t, 30*time.Second, "the file's lines and the pipe's mark", received(5))
+	if _, err := pw.Write([]byte("g.h.i\n")); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 30*time.Second, "the pipe's first line", received(6))
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"file:0", "file:1", "file:2", "file:3", "-:0", "-:1"}; !slices.Equal(got, want) {
+		t.Fatalf("lines %q, want %q", got, want)
 	}
 }

@@ -224,43 +224,49 @@ func (e *ender) run(first, second context.Context, inputs []input, report func(r
 
 	quit := make(chan struct{})
 	defer close(quit)
-	lines := read(inputs, quit)
+	batches := read(inputs, quit)
 	readOn := true // after a stop, read the rest to count it
 	for _, in := range inputs {
 		readOn = readOn && in.regular
 	}
 	st := stopped{}
 	stopping := stop.Done()
-	for lines != nil {
+	for batches != nil {
 		select {
-		case l, ok := <-lines:
+		case b, ok := <-batches:
 			if !ok {
-				st.complete, lines = true, nil
+				st.complete, batches = true, nil
 				continue
 			}
-			st.last = l
-			switch {
-			case l.no == 0: // the mark that starts an input
-			case l.token == "":
-				r := newResult(l, outcomeSkipped)
-				r.Reason = l.skip
-				locked(r)
-			case e.client == nil || stop.Err() != nil:
-				locked(newResult(l, outcomeNotTried))
-			default:
-				select {
-				case jobs <- l:
-				case <-stop.Done():
+			for _, l := range b {
+				if second.Err() != nil {
+					batches = nil // the rest of b is not counted as read
+					break
+				}
+				st.last = l
+				switch {
+				case l.no == 0: // the mark that starts an input
+				case l.token == "":
+					r := newResult(l, outcomeSkipped)
+					r.Reason = l.skip
+					locked(r)
+				case e.client == nil || stop.Err() != nil:
 					locked(newResult(l, outcomeNotTried))
+				default:
+					select {
+					case jobs <- l:
+					case <-stop.Done():
+						locked(newResult(l, outcomeNotTried))
+					}
 				}
 			}
 		case <-stopping:
 			stopping = nil
 			if !readOn {
-				lines = nil
+				batches = nil
 			}
 		case <-second.Done():
-			lines = nil
+			batches = nil
 		}
 	}
 	close(jobs)

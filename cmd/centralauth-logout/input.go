@@ -148,25 +148,43 @@ func openInputs(names []string, stdin io.Reader) ([]input, func(), error) {
 // line that tokenLines yields, each input's lines after a mark (a line
 // numbered 0) that names the input, and closes the channel at the end of
 // the last input. It stops early when quit closes.
-func read(inputs []input, quit <-chan struct{}) <-chan line {
-	// The buffer saves a goroutine switch per line; what it holds when the
-	// run stops was never received, and so is not counted as read.
-	ch := make(chan line, 256)
+//
+// The lines of a regular file go in batches: a channel send per line
+// would wake the reader once per token, a cost the throughput benchmark
+// sees. A pipe or a terminal may block before the next line, so that
+// each of its lines goes at once.
+func read(inputs []input, quit <-chan struct{}) <-chan []line {
+	ch := make(chan []line, 4)
 	go func() {
 		defer close(ch)
-		for i, in := range inputs {
+		var batch []line
+		send := func() bool {
 			select {
-			case ch <- line{file: in.name, in: i}:
+			case ch <- batch:
+				batch = nil
+				return true
 			case <-quit:
-				return
+				return false
 			}
-			for l := range tokenLines(in.name, i, in.r) {
-				select {
-				case ch <- l:
-				case <-quit:
+		}
+		for i, in := range inputs {
+			batch = append(batch, line{file: in.name, in: i})
+			size := 256
+			if !in.regular {
+				// What was read before goes now: this read may block.
+				if size = 1; !send() {
 					return
 				}
 			}
+			for l := range tokenLines(in.name, i, in.r) {
+				batch = append(batch, l)
+				if len(batch) >= size && !send() {
+					return
+				}
+			}
+		}
+		if len(batch) > 0 {
+			send()
 		}
 	}()
 	return ch

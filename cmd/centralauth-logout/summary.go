@@ -96,16 +96,18 @@ func (s *summary) write(w io.Writer, st stopped, inputs []input) {
 	if st.cause == nil {
 		return
 	}
-	how := "interrupted"
 	if errors.As(st.cause, new(*refusedError)) {
-		how = "stopped"
+		// The tokens refused need sending again as much as those not
+		// tried: resuming from the first line not tried would skip them.
+		fmt.Fprintf(w, "stopped: %d token lines not tried; once the settings are right, run the whole input again\n", s.notTried)
+		return
 	}
 	file, no, in, ok := s.resume(st)
 	if !ok {
-		fmt.Fprintf(w, "%s: every line was tried\n", how)
+		fmt.Fprintln(w, "interrupted: every line was tried")
 		return
 	}
-	fmt.Fprintf(w, "%s: %d token lines not tried", how, s.notTried)
+	fmt.Fprintf(w, "interrupted: %d token lines not tried", s.notTried)
 	if !st.complete {
 		fmt.Fprintf(w, ", and the input not read past %s:%d", st.last.file, st.last.no)
 	}
