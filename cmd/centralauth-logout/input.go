@@ -8,6 +8,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"strings"
 )
 
 // maxLineBytes bounds a line of input. CentralAuth's tokens are JWEs of a
@@ -83,12 +84,22 @@ func tokenLines(name string, in int, r io.Reader) iter.Seq[line] {
 // line is not one token.
 func tokenShaped(b []byte) bool {
 	for _, c := range b {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || bytes.IndexByte([]byte("-_.+/=~"), c) >= 0) {
+		if !tokenBytes[c] {
 			return false
 		}
 	}
 	return true
 }
+
+// tokenBytes is the byte-class table of tokenShaped: one lookup per byte of
+// every line, which a search of the punctuation per byte made a visible
+// part of the command's CPU.
+var tokenBytes = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.+/=~", byte(c)) >= 0
+	}
+	return t
+}()
 
 // input is one file to read, or stdin.
 type input struct {
@@ -168,15 +179,18 @@ func read(inputs []input, quit <-chan struct{}) <-chan []line {
 			}
 		}
 		for i, in := range inputs {
-			batch = append(batch, line{file: in.name, in: i})
 			size := 256
 			if !in.regular {
-				// What was read before goes now: this read may block.
-				if size = 1; !send() {
-					return
-				}
+				size = 1
+			}
+			batch = append(batch, line{file: in.name, in: i})
+			if !in.regular && !send() { // what was read before goes now: this read may block
+				return
 			}
 			for l := range tokenLines(in.name, i, in.r) {
+				if batch == nil {
+					batch = make([]line, 0, size)
+				}
 				batch = append(batch, l)
 				if len(batch) >= size && !send() {
 					return

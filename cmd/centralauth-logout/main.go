@@ -31,7 +31,9 @@
 //     sessionInvalid or sessionNotVerified: it does not accept the token (one
 //     of another organization, say), which is worth a look at the input;
 //   - failed: any other answer, a 5xx or 429 whatever its body says
-//     included, after the retries, or no answer;
+//     included, after the retries, or no answer (errorCode "interrupted"
+//     for a request a second signal cut short, "graceExpired" for one
+//     still unanswered after the grace period);
 //   - skipped: not a token (a line over 16 KiB, a space, a quote), with a
 //     reason that never quotes the line, and never sent;
 //   - not tried: the run stopped first. Only counted, not listed: the

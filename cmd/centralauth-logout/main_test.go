@@ -204,7 +204,9 @@ func TestTokenLines(t *testing.T) {
 		{"byte order mark", "\ufeffa.b.c\n", []string{"1:a.b.c"}},
 		{"blank and comment lines", "\n  \n# note\n\ta.b.c  \n#\n", []string{"4:a.b.c"}},
 		{"a line over the bound is skipped, the next one read", long + "\nd.e.f\n", []string{"1:skip", "2:d.e.f"}},
+		{"every character a token may hold", "azAZ09-_.+/=~\n", []string{"1:azAZ09-_.+/=~"}},
 		{"a line of two words", "a.b c.d\n", []string{"1:skip"}},
+		{"a byte over 127", "a.b\xc3\xa9\n", []string{"1:skip"}},
 		{"a quoted token", `"a.b.c"` + "\n", []string{"1:skip"}},
 		{"empty input", "", nil},
 	}

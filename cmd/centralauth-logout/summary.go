@@ -24,7 +24,7 @@ type summary struct {
 
 	failedBy      map[string]int // by errorCode
 	listed        []result       // the first skipped lines
-	firstNotTried *result
+	firstNotTried result         // Line 0 until there is one
 }
 
 func (s *summary) add(r result) {
@@ -44,8 +44,8 @@ func (s *summary) add(r result) {
 		}
 	case outcomeNotTried:
 		s.notTried++
-		if f := s.firstNotTried; !s.dryRun && (f == nil || r.in < f.in || (r.in == f.in && r.Line < f.Line)) {
-			s.firstNotTried = &r
+		if f := s.firstNotTried; !s.dryRun && (f.Line == 0 || r.in < f.in || (r.in == f.in && r.Line < f.Line)) {
+			s.firstNotTried = r
 		}
 	default:
 		s.failed++
@@ -61,7 +61,7 @@ func (s *summary) add(r result) {
 // the last one read. ok is false when nothing is left to do.
 func (s *summary) resume(st stopped) (file string, no, in int, ok bool) {
 	switch {
-	case s.firstNotTried != nil:
+	case s.firstNotTried.Line != 0:
 		return s.firstNotTried.File, s.firstNotTried.Line, s.firstNotTried.in, true
 	case !st.complete:
 		return st.last.file, st.last.no + 1, st.last.in, true
