@@ -3,12 +3,8 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"iter"
-	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -18,18 +14,67 @@ import (
 	"github.com/centralauth-go/logout/remote"
 )
 
-// The outcomes of a token.
+// The outcomes of a line. Every line that is neither blank nor a comment
+// has exactly one.
 const (
-	outcomeEnded  = "ended"  // CentralAuth ended the session
-	outcomeGone   = "gone"   // already ended, expired or unknown: nothing to do
-	outcomeFailed = "failed" // not ended; see the status and errorCode
+	outcomeEnded        = "ended"        // CentralAuth ended the session
+	outcomeAlreadyEnded = "alreadyEnded" // the session had ended, expired or been logged out
+	outcomeInvalid      = "invalid"      // CentralAuth does not accept the token
+	outcomeFailed       = "failed"       // not ended; see the status and errorCode
+	outcomeSkipped      = "skipped"      // not a token line; see the reason
+	outcomeNotTried     = "notTried"     // the run stopped before its first attempt
+)
+
+// invalidCodes are the errorCodes, among those that remote.IsSessionEnded
+// accepts, with which CentralAuth refuses the token rather than says that
+// its session ended: a token of another organization, one it cannot read,
+// or a session it does not consider valid. The others (sessionMissing,
+// sessionExpired, sessionInactive) say that the session no longer stands.
+var invalidCodes = []string{"tokenInvalid", "tokenMissing", "sessionInvalid", "sessionNotVerified"}
+
+// The errorCodes of a request that the command itself cut short.
+const (
+	codeInterrupted  = "interrupted"  // by a second signal
+	codeGraceExpired = "graceExpired" // still unanswered when the grace period ran out
 )
 
 // maxAttempts is the library's rule: one attempt and two retries.
 const maxAttempts = 3
 
-// lastWait bounds how long requests in flight may finish after Ctrl-C.
+// lastWait bounds how long requests in flight may finish after the first
+// interrupt.
 const lastWait = 10 * time.Second
+
+var (
+	errGraceExpired = errors.New("the grace period after the interrupt is over")
+	errStoppedNow   = errors.New("interrupted twice")
+)
+
+// refusedError is CentralAuth refusing the app rather than a token: every
+// other token would meet the same answer, so the run stops.
+type refusedError struct {
+	status int
+	code   string
+}
+
+func (e *refusedError) Error() string {
+	cause := "check " + envClientID + " and " + envSecret
+	if e.code == "domainInvalid" {
+		cause = "check " + envBaseURL + ": it must be your organization's CentralAuth domain"
+	}
+	return fmt.Sprintf("CentralAuth refused this app's requests (%d %s): %s; the run stopped", e.status, e.code, cause)
+}
+
+// refused reports whether err is CentralAuth refusing the app: an errorCode
+// of noPermission or domainInvalid with a 4xx status other than 429.
+func refused(err error) (*refusedError, bool) {
+	re, ok := errors.AsType[*remote.Error](err)
+	if !ok || re.StatusCode < 400 || re.StatusCode > 499 || re.StatusCode == http.StatusTooManyRequests ||
+		(re.Code != "noPermission" && re.Code != "domainInvalid") {
+		return nil, false
+	}
+	return &refusedError{re.StatusCode, re.Code}, true
+}
 
 // sender is what ends one session: *remote.Client, made without retries,
 // since retrying is the command's job (a 429 pauses every worker).
@@ -37,14 +82,22 @@ type sender interface {
 	Logout(ctx context.Context, token string) error
 }
 
-// result is what became of one token line.
+// result is what became of one line: a line object of -json.
 type result struct {
+	Kind      string `json:"kind"` // "line"
 	File      string `json:"file"`
 	Line      int    `json:"line"`
 	Outcome   string `json:"outcome"`
 	Status    int    `json:"status,omitempty"`
 	ErrorCode string `json:"errorCode,omitempty"`
 	Attempts  int    `json:"attempts"`
+	Reason    string `json:"reason,omitempty"` // why a line was skipped
+
+	in int // the input's place, to find the first line not tried
+}
+
+func newResult(l line, outcome string) result {
+	return result{Kind: "line", File: l.file, Line: l.no, Outcome: outcome, in: l.in}
 }
 
 // pause holds every worker back until a time that a 429 or a Retry-After
@@ -80,27 +133,65 @@ func (p *pause) wait(ctx context.Context) error {
 // ender ends the sessions of a stream of token lines with a pool of
 // workers, at most rate requests a second (0: no ceiling).
 type ender struct {
-	client  sender
+	client  sender // nil for a dry run: every token line is reported not tried
 	workers int
 	rate    float64
-	pause   pause
+	grace   time.Duration
+	// interrupted is called once, at the first interrupt, under the
+	// lock that report runs under.
+	interrupted func()
+	pause       pause
 }
 
-// run ends every token that lines yields and hands each result to report,
-// and each skipped line to skipped, one call at a time. stop ends the
-// reading of new lines; the requests in flight then have lastWait to
-// finish. It returns how many token lines were read but not tried.
-func (e *ender) run(stop context.Context, lines iter.Seq[line], skipped func(line), report func(result)) (untried int) {
-	// Requests get their own context: Ctrl-C stops new work at once, but
-	// what is in flight may finish.
-	inflight, cancel := context.WithCancel(context.WithoutCancel(stop))
-	defer cancel()
+// stopped is how a run ended.
+type stopped struct {
+	// cause is nil when the input was read to its end and every token
+	// tried; context.Canceled after an interrupt; a *refusedError when
+	// CentralAuth refused the app.
+	cause error
+	// complete says the input was read to its end; otherwise last is the
+	// last line received from it (or the mark of the input it was in).
+	complete bool
+	last     line
+}
+
+// run reads the lines of the inputs once, ends the session of every token
+// and hands each line's result to report, one call at a time, in no
+// particular order.
+//
+// The end of first (a SIGINT or SIGTERM) stops new requests at once, even
+// while a read blocks; the requests in flight then have e.grace to finish,
+// and the rest of the input is read, each token line reported not tried,
+// when every input is a regular file. An input that might block (a pipe,
+// a terminal) is not read further. The end of second stops everything at
+// once, and cancels the requests in flight.
+func (e *ender) run(first, second context.Context, inputs []input, report func(result)) stopped {
+	stop, halt := context.WithCancelCause(first)
+	defer halt(nil)
+	// Requests get their own context: the first interrupt stops new work,
+	// but what is in flight may finish.
+	inflight, cancel := context.WithCancelCause(context.WithoutCancel(first))
+	var mu sync.Mutex // report and e.interrupted run under it
+	graceDone := make(chan struct{})
 	go func() {
+		defer close(graceDone)
 		select {
 		case <-stop.Done():
-			t := time.AfterFunc(lastWait, cancel)
-			<-inflight.Done()
-			t.Stop()
+		case <-inflight.Done():
+			return
+		}
+		if first.Err() != nil {
+			mu.Lock()
+			e.interrupted()
+			mu.Unlock()
+		}
+		t := time.NewTimer(e.grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel(errGraceExpired)
+		case <-second.Done():
+			cancel(errStoppedNow)
 		case <-inflight.Done():
 		}
 	}()
@@ -111,63 +202,104 @@ func (e *ender) run(stop context.Context, lines iter.Seq[line], skipped func(lin
 		defer ticker.Stop()
 		tick = ticker.C
 	}
-	// report and skipped run under one lock, from the workers and the
-	// reader: no goroutine of its own, and no channel hop per token.
-	var mu sync.Mutex
+	// Workers report under the lock themselves: no goroutine of its own,
+	// and no channel hop per token.
 	jobs := make(chan line, e.workers)
 	var wg sync.WaitGroup
 	for range e.workers {
 		wg.Go(func() {
 			for l := range jobs {
-				r := e.end(stop, inflight, tick, l)
+				r := e.end(stop, inflight, halt, tick, l)
 				mu.Lock()
 				report(r)
 				mu.Unlock()
 			}
 		})
 	}
-	for l := range lines {
-		if l.token == "" {
-			mu.Lock()
-			skipped(l)
-			mu.Unlock()
-			continue
-		}
+	locked := func(r result) {
+		mu.Lock()
+		report(r)
+		mu.Unlock()
+	}
+
+	quit := make(chan struct{})
+	defer close(quit)
+	batches := read(inputs, quit)
+	readOn := true // after a stop, read the rest to count it
+	for _, in := range inputs {
+		readOn = readOn && in.regular
+	}
+	st := stopped{}
+	stopping := stop.Done()
+	for batches != nil {
 		select {
-		case jobs <- l:
-			continue
-		case <-stop.Done():
-		}
-		untried++
-		for l := range lines { // count what is left, without trying it
-			if l.token != "" {
-				untried++
+		case b, ok := <-batches:
+			if !ok {
+				st.complete, batches = true, nil
+				continue
 			}
+			for _, l := range b {
+				if second.Err() != nil {
+					batches = nil // the rest of b is not counted as read
+					break
+				}
+				st.last = l
+				switch {
+				case l.no == 0: // the mark that starts an input
+				case l.token == "":
+					r := newResult(l, outcomeSkipped)
+					r.Reason = l.skip
+					locked(r)
+				case e.client == nil || stop.Err() != nil:
+					locked(newResult(l, outcomeNotTried))
+				default:
+					select {
+					case jobs <- l:
+					case <-stop.Done():
+						locked(newResult(l, outcomeNotTried))
+					}
+				}
+			}
+		case <-stopping:
+			stopping = nil
+			if !readOn {
+				batches = nil
+			}
+		case <-second.Done():
+			batches = nil
 		}
-		break
 	}
 	close(jobs)
 	wg.Wait()
-	return untried
+	cancel(nil)
+	<-graceDone
+	st.cause = context.Cause(stop)
+	return st
 }
 
-// end tries one token until it is ended, gone, or fails for good.
-func (e *ender) end(stop, inflight context.Context, tick <-chan time.Time, l line) result {
-	r := result{File: l.file, Line: l.no}
+// end tries one token until it is ended, found already ended or invalid,
+// or fails for good. A token that the run stopped before its first attempt
+// is not tried; after one, its last failure stands.
+func (e *ender) end(stop, inflight context.Context, halt context.CancelCauseFunc, tick <-chan time.Time, l line) result {
+	r := newResult(l, outcomeNotTried)
 	for {
-		if err := e.pause.wait(stop); err != nil {
-			return e.interrupted(r)
+		if e.pause.wait(stop) != nil || stop.Err() != nil {
+			return r
 		}
 		if tick != nil {
 			select {
 			case <-tick:
 			case <-stop.Done():
-				return e.interrupted(r)
+				return r
 			}
 		}
 		r.Attempts++
 		err := e.client.Logout(inflight, l.token)
 		r.Outcome, r.Status, r.ErrorCode = classify(err)
+		if re, ok := refused(err); ok {
+			halt(re)
+			return r
+		}
 		if r.Outcome != outcomeFailed || !remote.IsRetryable(err) || r.Attempts >= maxAttempts {
 			return r
 		}
@@ -183,99 +315,31 @@ func (e *ender) end(stop, inflight context.Context, tick <-chan time.Time, l lin
 	}
 }
 
-// interrupted is a token that Ctrl-C stopped before its first attempt, or
-// between attempts.
-func (e *ender) interrupted(r result) result {
-	if r.Attempts == 0 {
-		r.Outcome, r.ErrorCode = outcomeFailed, "interrupted"
-	}
-	return r
-}
-
 // classify turns Logout's error into an outcome, a status and an
-// errorCode. A session CentralAuth no longer knows is "gone", not failed:
-// there is nothing left to end.
+// errorCode. CentralAuth's answers count as ended or invalid only with the
+// statuses remote.IsSessionEnded accepts: a 5xx or a 429 is a failure,
+// whatever its body says.
 func classify(err error) (outcome string, status int, code string) {
 	if err == nil {
 		return outcomeEnded, http.StatusOK, ""
 	}
 	if re, ok := errors.AsType[*remote.Error](err); ok {
-		code = cmp.Or(re.Code, http.StatusText(re.StatusCode))
-		if remote.IsSessionEnded(err) {
-			return outcomeGone, re.StatusCode, re.Code
+		switch {
+		case !remote.IsSessionEnded(err):
+			return outcomeFailed, re.StatusCode, cmp.Or(re.Code, http.StatusText(re.StatusCode))
+		case slices.Contains(invalidCodes, re.Code):
+			return outcomeInvalid, re.StatusCode, re.Code
 		}
-		return outcomeFailed, re.StatusCode, code
+		return outcomeAlreadyEnded, re.StatusCode, re.Code
 	}
+	// net/http returns the cause with which the run cancelled a request.
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, errGraceExpired):
+		return outcomeFailed, 0, codeGraceExpired
+	case errors.Is(err, errStoppedNow), errors.Is(err, context.Canceled):
+		return outcomeFailed, 0, codeInterrupted
+	case errors.Is(err, context.DeadlineExceeded):
 		return outcomeFailed, 0, "timeout"
 	}
 	return outcomeFailed, 0, "transport"
-}
-
-// summary counts the outcomes.
-type summary struct {
-	tokens, ended, gone, retried int
-	failed                       map[string]int // by errorCode
-	skipped                      []line
-	untried                      int
-}
-
-func (s *summary) add(r result) {
-	s.tokens++
-	s.retried += max(r.Attempts-1, 0)
-	switch r.Outcome {
-	case outcomeEnded:
-		s.ended++
-	case outcomeGone:
-		s.gone++
-	default:
-		if s.failed == nil {
-			s.failed = map[string]int{}
-		}
-		s.failed[r.ErrorCode]++
-	}
-}
-
-func (s *summary) failures() int {
-	n := 0
-	for _, c := range s.failed {
-		n += c
-	}
-	return n
-}
-
-// write prints the summary. It names lines by file and number only.
-func (s *summary) write(w io.Writer, dryRun bool) {
-	if dryRun {
-		fmt.Fprintf(w, "dry run: %d tokens would be sent; nothing was sent\n", s.tokens)
-	} else {
-		fmt.Fprintf(w, "%d tokens: %d ended, %d already gone, %d failed, %d retries\n",
-			s.tokens, s.ended, s.gone, s.failures(), s.retried)
-		for _, code := range slices.Sorted(maps.Keys(s.failed)) {
-			fmt.Fprintf(w, "  failed %s: %d\n", code, s.failed[code])
-		}
-	}
-	if s.untried > 0 {
-		fmt.Fprintf(w, "interrupted: %d tokens read but not tried\n", s.untried)
-	}
-	if len(s.skipped) > 0 {
-		fmt.Fprintf(w, "%d lines skipped:\n", len(s.skipped))
-		for i, l := range s.skipped {
-			if i == 20 {
-				fmt.Fprintf(w, "  … and %d more\n", len(s.skipped)-i)
-				break
-			}
-			fmt.Fprintf(w, "  %s:%d: %s\n", l.file, l.no, l.skip)
-		}
-	}
-}
-
-// jsonLines writes one JSON object per result.
-type jsonLines struct{ enc *json.Encoder }
-
-func (j jsonLines) write(r result) {
-	if j.enc != nil {
-		_ = j.enc.Encode(r)
-	}
 }

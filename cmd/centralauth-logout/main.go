@@ -6,11 +6,11 @@
 //	centralauth-logout outbox drain [-redis URL] [-prefix P]
 //
 // It reads tokens, one per line, from the files or from stdin ("-" or no
-// file): blank lines and "#" comments are skipped, CRLF endings and a UTF-8
-// byte order mark are handled, and a line over 16 KiB is reported by its
-// number and skipped. There is no flag for a token: a token in argv ends up
-// in shell history and in ps. The input is streamed: memory stays flat
-// whatever its size.
+// file; on a terminal it says so, and Ctrl-D ends the input): blank lines
+// and "#" comments are ignored, CRLF endings and a UTF-8 byte order mark
+// are handled. There is no flag for a token: a token in argv ends up in
+// shell history and in ps. The input is read once, streamed: memory stays
+// flat whatever its size.
 //
 // Credentials come from CENTRALAUTH_CLIENT_ID, CENTRALAUTH_CLIENT_SECRET and
 // CENTRALAUTH_BASE_URL (default https://centralauth.com). Each token is
@@ -20,16 +20,53 @@
 // the end. No token, nor any part of one, is ever printed: lines are named
 // by file and number.
 //
-// Exit status: 0 when every token was ended or was already gone, 1 when
-// any failed, 2 for a usage or configuration error (then nothing is sent).
-// Ctrl-C stops taking new tokens, lets requests in flight finish within
-// 10 s, and prints the summary of what was done.
+// Every line that is neither blank nor a comment is accounted for exactly
+// once, in the summary and, with -json, as one object of kind "line" with
+// its file, line and outcome:
+//
+//   - ended: CentralAuth ended the session;
+//   - alreadyEnded: CentralAuth answered sessionMissing, sessionExpired or
+//     sessionInactive: the session had already ended;
+//   - invalid: CentralAuth answered tokenInvalid, tokenMissing,
+//     sessionInvalid or sessionNotVerified: it does not accept the token (one
+//     of another organization, say), which is worth a look at the input;
+//   - failed: any other answer, a 5xx or 429 whatever its body says
+//     included, after the retries, or no answer (errorCode "interrupted"
+//     for a request a second signal cut short, "graceExpired" for one
+//     still unanswered after the grace period);
+//   - skipped: not a token (a line over 16 KiB, a space, a quote), with a
+//     reason that never quotes the line, and never sent;
+//   - not tried: the run stopped first. Only counted, not listed: the
+//     summary names the first such line, to resume from with tail -n +N.
+//
+// The last object of -json, of kind "summary", repeats the counts, which
+// add up to the lines read.
+//
+// The first SIGINT or SIGTERM stops new requests, even while a read of
+// stdin blocks; the requests in flight have 10 s to finish, the rest of the
+// input is counted as not tried when every input is a regular file (a pipe
+// or a terminal is not read further), and the summary says "interrupted".
+// A second signal stops at once. A noPermission or domainInvalid answer
+// stops the run the same way: the credentials or the base URL are wrong,
+// and every other token would meet the same answer.
+//
+// Exit status:
+//
+//   - 0: every token line was ended, already ended or invalid at
+//     CentralAuth, and no line was skipped or left untried;
+//   - 1: a token failed, a line was skipped, or the run was interrupted;
+//   - 2: a usage or configuration error, such as a FILE that is a directory
+//     or cannot be read (then nothing is sent), or CentralAuth refusing the
+//     credentials (then the run stops).
 //
 // "outbox stats" prints the length of a Redis outbox of queued session-wide
 // logouts, its oldest entry's age and how many entries are past their first
 // attempt. "outbox drain" delivers what is due now, with the library's
 // Outbox, and needs CENTRALAUTH_OUTBOX_KEY (the queue's encryption key, in
-// base64) besides the credentials.
+// base64) besides the credentials. Both read the Redis URL from -redis, or
+// else from REDIS_URL; they exit 0 when done, 1 when drain dropped entries,
+// scheduled retries or was interrupted, and 2 for a usage or configuration
+// error or a Redis they cannot reach.
 package main
 
 import (
@@ -40,7 +77,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"iter"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -49,7 +85,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/logging"
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/redisstore"
@@ -75,9 +114,26 @@ func main() {
 	// The heap stays small and flat (a few MiB whatever the input); a
 	// laxer collector spends less of the CPU that the requests need.
 	debug.SetGCPercent(400)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	first, second := signals()
+	os.Exit(run(first, second, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// signals returns a context that ends at the first SIGINT or SIGTERM, and
+// one that ends at the second. A third has the default effect: the
+// process dies.
+func signals() (first, second context.Context) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	first, stop := context.WithCancel(context.Background())
+	second, stopNow := context.WithCancel(context.Background())
+	go func() {
+		<-ch
+		stop()
+		<-ch
+		stopNow()
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+	}()
+	return first, second
 }
 
 // env is how run reads the environment, so that tests give their own.
@@ -90,14 +146,15 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-// run is the command, with its inputs and outputs given.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv env) int {
+// run is the command, with its inputs and outputs given. first ends at
+// the first interrupt, second at the second one.
+func run(first, second context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv env) int {
 	var err error
 	code := exitOK
 	if len(args) > 0 && args[0] == "outbox" {
-		code, err = runOutbox(ctx, args[1:], stdout, stderr, getenv)
+		code, err = runOutbox(first, args[1:], stdout, stderr, getenv)
 	} else {
-		code, err = runEnd(ctx, args, stdin, stdout, stderr, getenv)
+		code, err = runEnd(first, second, args, stdin, stdout, stderr, getenv)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "centralauth-logout: "+err.Error())
@@ -132,18 +189,48 @@ func client(getenv env, retries int) (*remote.Client, error) {
 	return c, nil
 }
 
+// The environment and the exit statuses, for -h.
+var (
+	envHelp = fmt.Sprintf(`environment:
+  %-26s the organization's client ID
+  %-26s its client secret
+  %-26s CentralAuth's base URL; default https://centralauth.com
+  %-26s outbox drain: the queue's encryption key, base64
+  %-26s outbox stats and drain: the Redis URL, when -redis is not given
+`, envClientID, envSecret, envBaseURL, envOutboxKey, envRedisURL)
+	endExitHelp = `exit status:
+  0  every token line was ended, already ended or invalid at CentralAuth
+  1  a token failed, a line was skipped, or the run was interrupted
+  2  a usage or configuration error, such as a FILE that is a directory or
+     cannot be read (nothing is sent), or CentralAuth refusing the
+     credentials (the run stops)
+`
+	outboxExitHelp = `exit status:
+  0  done
+  1  drain dropped entries, scheduled retries, or was interrupted
+  2  a usage or configuration error, or a Redis that cannot be reached
+`
+)
+
 // runEnd ends the sessions of the tokens in the files given.
-func runEnd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv env) (int, error) {
+func runEnd(first, second context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv env) (int, error) {
 	fs := flag.NewFlagSet("centralauth-logout", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	workers := fs.Int("c", 8, "`workers`: how many tokens are sent at once")
 	rate := fs.Float64("rate", 0, "a ceiling in `requests` per second; 0 for none")
-	asJSON := fs.Bool("json", false, "write one JSON object per token line to stdout")
+	asJSON := fs.Bool("json", false, "write one JSON object per line to stdout, then a summary object")
 	dryRun := fs.Bool("dry-run", false, "check the input and the settings; send nothing")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: centralauth-logout [flags] [FILE ...]   (tokens, one per line; stdin without FILE or with -)")
-		fmt.Fprintln(stderr, "       centralauth-logout outbox stats|drain [-redis URL] [-prefix P]")
+		fmt.Fprint(stderr, `usage: centralauth-logout [flags] [FILE ...]
+       centralauth-logout outbox stats|drain [-redis URL] [-prefix P]
+
+Ends the CentralAuth session of every token in the FILEs, one per line
+(stdin without FILE or with -), and says what became of every line.
+
+flags:
+`)
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\n"+envHelp+"\n"+endExitHelp)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -166,138 +253,63 @@ func runEnd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return 0, err
 	}
 	defer closeAll()
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		for _, in := range inputs {
+			if in.name == "-" {
+				fmt.Fprintln(stderr, "centralauth-logout: reading tokens from the terminal, one per line; end the input with Ctrl-D")
+				break
+			}
+		}
+	}
 
-	var sum summary
+	sum := summary{dryRun: *dryRun}
 	out := jsonLines{}
 	if *asJSON {
 		out.enc = json.NewEncoder(stdout)
 	}
-	bar := newBar(stderr, inputs)
+	bar := newBar(stderr)
 	report := func(r result) {
 		sum.add(r)
-		out.write(r)
+		if r.Outcome != outcomeNotTried {
+			out.write(r)
+		}
 		_ = bar.Add(1)
 	}
-	skipped := func(l line) {
-		sum.skipped = append(sum.skipped, l)
+	e := &ender{workers: *workers, rate: *rate, grace: lastWait, interrupted: func() {
+		fmt.Fprintf(stderr, "centralauth-logout: interrupted: no new requests; those in flight have %v to finish; interrupt again to stop at once\n", lastWait)
+	}}
+	if !*dryRun {
+		e.client = c
 	}
-	lines := allLines(inputs)
-	if *dryRun {
-		for l := range lines {
-			if l.token == "" {
-				skipped(l)
-				continue
-			}
-			sum.tokens++
-			_ = bar.Add(1)
-		}
-	} else {
-		e := &ender{client: c, workers: *workers, rate: *rate}
-		sum.untried = e.run(ctx, lines, skipped, report)
-	}
+	st := e.run(first, second, inputs, report)
 	_ = bar.Finish()
-	sum.write(stderr, *dryRun)
-	if sum.failures() > 0 || sum.untried > 0 {
+	sum.write(stderr, st, inputs)
+	out.write(sum.object(st))
+	if re, ok := errors.AsType[*refusedError](st.cause); ok {
+		return 0, usageError{re.Error()}
+	}
+	if sum.failed > 0 || sum.skipped > 0 || st.cause != nil {
 		return exitFailed, nil
 	}
 	return exitOK, nil
 }
 
-// input is one file to read, or stdin.
-type input struct {
-	name string
-	r    io.Reader
-	size int64 // -1 when unknown (stdin, a pipe)
-	path string
-}
-
-// openInputs opens every file before anything is sent, so that a typo is a
-// usage error rather than a half-done run.
-func openInputs(names []string, stdin io.Reader) ([]input, func(), error) {
-	if len(names) == 0 {
-		names = []string{"-"}
-	}
-	var files []*os.File
-	closeAll := func() {
-		for _, f := range files {
-			_ = f.Close()
-		}
-	}
-	var inputs []input
-	for _, name := range names {
-		if name == "-" {
-			inputs = append(inputs, input{name: "-", r: stdin, size: -1})
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			closeAll()
-			return nil, nil, usagef("%v", err) // names the file, which holds no token
-		}
-		files = append(files, f)
-		in := input{name: name, r: f, size: -1, path: name}
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			in.size = st.Size()
-		}
-		inputs = append(inputs, in)
-	}
-	return inputs, closeAll, nil
-}
-
-// allLines yields the token lines of every input in turn.
-func allLines(inputs []input) iter.Seq[line] {
-	return func(yield func(line) bool) {
-		for _, in := range inputs {
-			for l := range tokenLines(in.name, in.r) {
-				if !yield(l) {
-					return
-				}
-			}
-		}
-	}
-}
-
 // newBar is a progress bar on w when w is a terminal, and nothing
-// otherwise. When every input is a regular file, the token lines are
-// counted first, in a streaming pass, so that the bar knows its total.
-func newBar(w io.Writer, inputs []input) *progressbar.ProgressBar {
-	f, ok := w.(*os.File)
-	if !ok || !isTerminal(f) {
+// otherwise. It counts the lines done, without a total: counting the token
+// lines first would mean reading the input twice.
+func newBar(w io.Writer) *progressbar.ProgressBar {
+	if f, ok := w.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
 		return progressbar.NewOptions(-1, progressbar.OptionSetVisibility(false))
 	}
-	total := 0
-	for _, in := range inputs {
-		if in.path == "" {
-			total = -1
-			break
-		}
-		cf, err := os.Open(in.path)
-		if err != nil {
-			total = -1
-			break
-		}
-		for l := range tokenLines(in.name, cf) {
-			if l.token != "" {
-				total++
-			}
-		}
-		_ = cf.Close()
-	}
-	return progressbar.NewOptions(total,
+	return progressbar.NewOptions(-1,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription("ending sessions"),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("tokens"),
-		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetItsString("lines"),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 	)
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // runOutbox is "outbox stats" and "outbox drain".
@@ -308,13 +320,33 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	verb := args[0]
 	fs := flag.NewFlagSet("centralauth-logout outbox "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	redisURL := fs.String("redis", getenv(envRedisURL), "the Redis `URL`, redis:// or rediss://; default $"+envRedisURL)
+	// The default is named, not shown: the URL may hold a password, and
+	// the usage text shows on -h and on any mistyped flag.
+	redisURL := fs.String("redis", "", "the Redis `URL`, redis:// or rediss://; default $"+envRedisURL)
 	prefix := fs.String("prefix", "centralauth:", "the outbox's key `prefix`, as the app passes to redisstore.NewQueue")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `usage: centralauth-logout outbox stats|drain [-redis URL] [-prefix P]
+
+stats prints the length of the Redis outbox of queued session-wide logouts,
+its oldest entry's age and how many entries are past their first attempt;
+drain delivers what is due now.
+
+flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\n"+envHelp+"\n"+outboxExitHelp)
+	}
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, nil
+		}
 		return 0, usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return 0, usagef("outbox %s takes no arguments", verb)
+	}
+	if *redisURL == "" {
+		*redisURL = getenv(envRedisURL)
 	}
 	if *redisURL == "" {
 		return 0, usagef("outbox %s needs -redis or %s", verb, envRedisURL)
@@ -331,11 +363,14 @@ func runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer, get
 			return 0, err
 		}
 	}
+	// go-redis logs each failed dial itself, on stderr, before Connect
+	// returns its error: the command says it once, in its own words.
+	redis.SetLogger(&logging.VoidLogger{})
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	rdb, err := redisstore.Connect(cctx, *redisURL)
 	if err != nil {
-		return 0, usagef("-redis: %v", err) // redisstore never puts the password in an error
+		return 0, usagef("Redis: %v", err) // redisstore never puts the password in an error
 	}
 	defer rdb.Close()
 	q, err := redisstore.NewQueue(rdb, *prefix)

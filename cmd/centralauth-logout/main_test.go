@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,8 +90,8 @@ func assertNoToken(t *testing.T, where, s string, tokens []string) {
 }
 
 // TestEndToEnd runs the built command on a file of 1,000 tokens: some the
-// fake never issued, some meeting injected 503s, two a 429 with
-// Retry-After.
+// fake never issued (invalid at CentralAuth), some meeting injected 503s,
+// two a 429 with Retry-After.
 func TestEndToEnd(t *testing.T) {
 	ca := newFake(t)
 	var file strings.Builder
@@ -120,46 +118,38 @@ func TestEndToEnd(t *testing.T) {
 
 	code, stdout, stderr := runProcess(t, fakeEnv(ca), "", "-json", "-c", "8", path)
 
-	var results []result
-	sc := bufio.NewScanner(strings.NewReader(stdout))
-	for sc.Scan() {
-		var r result
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("stdout line %q: %v", sc.Text(), err)
-		}
-		results = append(results, r)
-	}
+	results, sum := parseJSON(t, stdout)
+	counts := countOutcomes(t, results, sum)
 	if len(results) != 1000 {
-		t.Fatalf("%d JSON lines, want one per token (1,000)\nstderr: %s", len(results), stderr)
+		t.Fatalf("%d line objects, want one per token (1,000)\nstderr: %s", len(results), stderr)
 	}
-	counts := map[string]int{}
 	for _, r := range results {
 		tok, ok := lineOf[r.Line]
 		if !ok || r.File != path {
 			t.Fatalf("result for %s:%d, which holds no token", r.File, r.Line)
 		}
-		counts[r.Outcome]++
 		issued := !strings.HasPrefix(tok, "eyJ.never.issued")
 		switch r.Outcome {
 		case outcomeEnded:
 			if !issued || ca.Active(tok) {
 				t.Fatalf("line %d: ended, but issued %v, active %v", r.Line, issued, ca.Active(tok))
 			}
-		case outcomeGone:
+		case outcomeInvalid:
 			if issued || r.ErrorCode != "tokenInvalid" {
-				t.Fatalf("line %d: gone with %q, issued %v", r.Line, r.ErrorCode, issued)
+				t.Fatalf("line %d: invalid with %q, issued %v", r.Line, r.ErrorCode, issued)
 			}
 		case outcomeFailed:
 			if r.Attempts != maxAttempts {
 				t.Fatalf("line %d: failed after %d attempts, want %d", r.Line, r.Attempts, maxAttempts)
 			}
+		default:
+			t.Fatalf("line %d: %s", r.Line, r.Outcome)
 		}
 	}
 	// A token that met three injected failures in a row fails; every
-	// other one is ended (issued) or gone (never issued).
-	if counts[outcomeGone]+counts[outcomeEnded]+counts[outcomeFailed] != 1000 || counts[outcomeFailed] > 22 ||
-		counts[outcomeGone] > 50 || counts[outcomeEnded] > 950 {
-		t.Fatalf("outcomes %v, want 1,000 tokens: at most 50 gone, 950 ended, and the failures the faults explain", counts)
+	// other one is ended (issued) or invalid (never issued).
+	if counts[outcomeFailed] > 22 || counts[outcomeInvalid] > 50 || counts[outcomeEnded] > 950 {
+		t.Fatalf("outcomes %v, want at most 50 invalid, 950 ended, and the failures the faults explain", counts)
 	}
 	wantCode := exitOK
 	if counts[outcomeFailed] > 0 {
@@ -168,9 +158,9 @@ func TestEndToEnd(t *testing.T) {
 	if code != wantCode {
 		t.Fatalf("exit status %d with %v, want %d\n%s", code, counts, wantCode, stderr)
 	}
-	want := strconv.Itoa(counts[outcomeEnded]) + " ended, " + strconv.Itoa(counts[outcomeGone]) + " already gone, " +
-		strconv.Itoa(counts[outcomeFailed]) + " failed"
-	if !strings.Contains(stderr, "1000 tokens: "+want) {
+	want := strconv.Itoa(counts[outcomeEnded]) + " ended, 0 already ended, " + strconv.Itoa(counts[outcomeInvalid]) +
+		" invalid at CentralAuth, " + strconv.Itoa(counts[outcomeFailed]) + " failed, 0 skipped, 0 not tried"
+	if !strings.Contains(stderr, "1000 lines: "+want) {
 		t.Fatalf("summary %q, want %q", stderr, want)
 	}
 
@@ -214,14 +204,16 @@ func TestTokenLines(t *testing.T) {
 		{"byte order mark", "\ufeffa.b.c\n", []string{"1:a.b.c"}},
 		{"blank and comment lines", "\n  \n# note\n\ta.b.c  \n#\n", []string{"4:a.b.c"}},
 		{"a line over the bound is skipped, the next one read", long + "\nd.e.f\n", []string{"1:skip", "2:d.e.f"}},
+		{"every character a token may hold", "azAZ09-_.+/=~\n", []string{"1:azAZ09-_.+/=~"}},
 		{"a line of two words", "a.b c.d\n", []string{"1:skip"}},
+		{"a byte over 127", "a.b\xc3\xa9\n", []string{"1:skip"}},
 		{"a quoted token", `"a.b.c"` + "\n", []string{"1:skip"}},
 		{"empty input", "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for l := range tokenLines("f", strings.NewReader(tt.input)) {
+			for l := range tokenLines("f", 0, strings.NewReader(tt.input)) {
 				v := l.token
 				if l.token == "" {
 					v = "skip"
@@ -276,7 +268,7 @@ func TestConfigurationErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(t.Context(), tt.args, strings.NewReader(""), &stdout, &stderr,
+			code := run(t.Context(), t.Context(), tt.args, strings.NewReader(""), &stdout, &stderr,
 				func(k string) string { return tt.env[k] })
 			msg := stderr.String()
 			if code != exitUsage || !strings.Contains(msg, tt.wantText) {
@@ -299,7 +291,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 	ca := newFake(t)
 	s := ca.IssueSession("ada")
 	code, _, stderr := runProcess(t, fakeEnv(ca), s.AccessToken+"\nnot a token\n", "-dry-run")
-	if code != exitOK || !strings.Contains(stderr, "dry run: 1 tokens would be sent") || !strings.Contains(stderr, "-:2: not a token") {
+	if code != exitFailed || !strings.Contains(stderr, "dry run: 2 lines: 1 tokens would be sent, 1 skipped") || !strings.Contains(stderr, "-:2: not a token") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 	if len(ca.Calls()) != 0 || !ca.Active(s.AccessToken) {
