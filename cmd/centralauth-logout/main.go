@@ -62,7 +62,7 @@
 // "outbox stats" prints the length of a Redis outbox of queued session-wide
 // logouts, its oldest entry's age and how many entries are past their first
 // attempt. "outbox drain" delivers what is due now, with the library's
-// Outbox, and needs CENTRALAUTH_OUTBOX_KEY (the queue's encryption key, in
+// Outbox, and needs CENTRALAUTH_OUTBOX_KEY (the outbox's encryption key, in
 // base64) besides the credentials. Both read the Redis URL from -redis, or
 // else from REDIS_URL; they exit 0 when done, 1 when drain dropped entries,
 // scheduled retries or was interrupted, and 2 for a usage or configuration
@@ -195,7 +195,7 @@ var (
   %-26s the organization's client ID
   %-26s its client secret
   %-26s CentralAuth's base URL; default https://centralauth.com
-  %-26s outbox drain: the queue's encryption key, base64
+  %-26s outbox drain: the outbox's encryption key (outbox.WithEncryptionKey), base64
   %-26s outbox stats and drain: the Redis URL, when -redis is not given
 `, envClientID, envSecret, envBaseURL, envOutboxKey, envRedisURL)
 	endExitHelp = `exit status:
@@ -412,7 +412,7 @@ func writeQueueStats(w io.Writer, st outbox.Stats) {
 	fmt.Fprintf(w, "pending: %d\noldest: %s\npast first attempt: %d\n", st.Pending, age, st.Attempted)
 }
 
-// outboxKey reads the queue's encryption key, base64 (standard or URL
+// outboxKey reads the outbox's encryption key (outbox.WithEncryptionKey), base64 (standard or URL
 // alphabet, padded or not), from the environment, never from a flag.
 func outboxKey(getenv env) ([]byte, error) {
 	raw := strings.TrimSpace(getenv(envOutboxKey))
