@@ -31,7 +31,8 @@ FUZZ_TARGETS := \
 	./remote:FuzzParseTokens:100000 \
 	./middleware:FuzzQueryValue:60000 \
 	./redisstore:FuzzParseClaimed:100000 \
-	./login:FuzzDecodePending:100000
+	./login:FuzzDecodePending:100000 \
+	./token:FuzzDecrypt:100000
 
 # System programs the tests drive for real, as program:debian-package.
 SYSTEM_DEPS := chromium:chromium redis-server:redis-server /usr/bin/time:time
