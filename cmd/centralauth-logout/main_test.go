@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
 
@@ -37,9 +38,9 @@ var binary = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-func newFake(t *testing.T) *testutil.CentralAuth {
+func newFake(t *testing.T) *centralauthtest.Server {
 	t.Helper()
-	ca, err := testutil.NewCentralAuth(testID, testSecret)
+	ca, err := centralauthtest.NewServer(testID, testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func newFake(t *testing.T) *testutil.CentralAuth {
 	return ca
 }
 
-func fakeEnv(ca *testutil.CentralAuth) map[string]string {
+func fakeEnv(ca *centralauthtest.Server) map[string]string {
 	return map[string]string{envClientID: testID, envSecret: testSecret, envBaseURL: ca.URL()}
 }
 
@@ -104,7 +105,7 @@ func TestEndToEnd(t *testing.T) {
 	for i := range 1000 {
 		tok := "eyJ.never.issued" + strconv.Itoa(i)
 		if i%20 != 0 {
-			tok = ca.IssueSession("user" + strconv.Itoa(i)).AccessToken
+			tok = ca.SignIn("user" + strconv.Itoa(i)).AccessToken
 		}
 		tokens = append(tokens, tok)
 		lineNo++
@@ -115,8 +116,8 @@ func TestEndToEnd(t *testing.T) {
 	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ca.InjectFault(testutil.Fault{Status: 503, Times: 20})
-	ca.InjectFault(testutil.Fault{Status: 429, RetryAfter: "1", Times: 2})
+	ca.InjectFault(centralauthtest.Fault{Status: 503, Times: 20})
+	ca.InjectFault(centralauthtest.Fault{Status: 429, RetryAfter: "1", Times: 2})
 
 	code, stdout, stderr := runProcess(t, fakeEnv(ca), "", "-json", "-c", "8", path)
 
@@ -180,7 +181,7 @@ func TestEndToEnd(t *testing.T) {
 	calls := ca.Calls()
 	for _, c := range calls {
 		if c.Status == 200 {
-			accepted[c.Body]++
+			accepted[c.SessionID]++
 		}
 		if c.Status == 429 {
 			pauses = append(pauses, c.At)
@@ -297,7 +298,7 @@ func TestConfigurationErrors(t *testing.T) {
 
 func TestDryRunSendsNothing(t *testing.T) {
 	ca := newFake(t)
-	s := ca.IssueSession("ada")
+	s := ca.SignIn("ada")
 	code, _, stderr := runProcess(t, fakeEnv(ca), s.AccessToken+"\nnot a token\n", "-dry-run")
 	if code != exitOK || !strings.Contains(stderr, "dry run: 1 tokens would be sent") || !strings.Contains(stderr, "-:2: not a token") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
@@ -313,9 +314,9 @@ func TestInterrupt(t *testing.T) {
 	ca := newFake(t)
 	var in strings.Builder
 	for i := range 200 {
-		in.WriteString(ca.IssueSession("u"+strconv.Itoa(i)).AccessToken + "\n")
+		in.WriteString(ca.SignIn("u"+strconv.Itoa(i)).AccessToken + "\n")
 	}
-	ca.InjectFault(testutil.Fault{Delay: 300 * time.Millisecond, Times: 1000}) // slow, then answers
+	ca.InjectFault(centralauthtest.Fault{Delay: 300 * time.Millisecond, Times: 1000}) // slow, then answers
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +361,7 @@ func TestRateCeiling(t *testing.T) {
 	ca := newFake(t)
 	var in strings.Builder
 	for i := range 10 {
-		in.WriteString(ca.IssueSession("u"+strconv.Itoa(i)).AccessToken + "\n")
+		in.WriteString(ca.SignIn("u"+strconv.Itoa(i)).AccessToken + "\n")
 	}
 	code, _, stderr := runProcess(t, fakeEnv(ca), in.String(), "-c", "8", "-rate", "20")
 	if code != exitOK {
