@@ -10,7 +10,10 @@ import (
 )
 
 // Session is a CentralAuth session of a user, and the two tokens that name
-// it. Either token ends the whole session.
+// it. Either token ends the whole session. While it is active, userinfo
+// answers its user: the Email, an ID derived from it ("usr_…", the same
+// for every session of the email), verified, not blocked, in organization
+// "org_demo".
 type Session struct {
 	ID          string // such as "ses_…", unique
 	Email       string // the user's email, as signed in

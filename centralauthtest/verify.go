@@ -58,6 +58,8 @@ func (s *Server) handleVerify(w *recorder, r *http.Request) {
 	case !known:
 		// A code is exchanged once, by the app it was sent to: a second
 		// exchange is a replay, and a code the fake never sent a forgery.
+		// (A code kept past its minute may have been dropped, and read as
+		// unknown: no app waits that long.)
 		w.refuse(http.StatusBadRequest, codeTokenInvalid, "the code is unknown or was used already")
 	case redirectURI != ac.redirectURI:
 		w.refuse(http.StatusBadRequest, codeGenericError, "redirect_uri differs from the login's")
