@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/login"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
@@ -45,6 +45,10 @@ type setup struct {
 	defaultPage bool            // keep login's default error page: no recorder
 	secret      string          // the app's client secret; default testSecret
 	clientOpts  []remote.Option // after WithBaseURL
+	// breaksContract says that the test makes the app break CentralAuth's
+	// contract on purpose, such as by replaying a code; otherwise the fake
+	// fails the test if the app breaks it.
+	breaksContract bool
 }
 
 // app is an app under test, on a loopback http server, signing in through
@@ -52,7 +56,7 @@ type setup struct {
 // reports the session that the app's store loads.
 type app struct {
 	t        *testing.T
-	ca       *testutil.CentralAuth
+	ca       *centralauthtest.Server
 	srv      *httptest.Server
 	store    *session.Store
 	h        *login.Handler
@@ -64,11 +68,16 @@ type app struct {
 
 func newApp(t *testing.T, s setup) *app {
 	t.Helper()
-	ca, err := testutil.NewCentralAuth(testID, testSecret)
-	if err != nil {
-		t.Fatal(err)
+	var ca *centralauthtest.Server
+	if s.secret == "" && !s.breaksContract {
+		ca = centralauthtest.Start(t, testID, testSecret)
+	} else {
+		var err error
+		if ca, err = centralauthtest.NewServer(testID, testSecret); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(ca.Close)
 	}
-	t.Cleanup(ca.Close)
 	if s.secret == "" {
 		s.secret = testSecret
 	}
@@ -146,16 +155,15 @@ func (a *app) noErrors() {
 func (a *app) url(path string) string { return a.srv.URL + path }
 
 // fakeSession returns the fake's newest session of user.
-func (a *app) fakeSession(user string) testutil.Session {
+func (a *app) fakeSession(user string) centralauthtest.Session {
 	a.t.Helper()
-	all := a.ca.Sessions()
-	for i := len(all) - 1; i >= 0; i-- {
-		if all[i].User == user {
-			return all[i]
+	for s := range a.ca.Sessions() {
+		if s.Email == user {
+			return s
 		}
 	}
 	a.t.Fatalf("the fake has no session of %q", user)
-	return testutil.Session{}
+	return centralauthtest.Session{}
 }
 
 // browser is a browser with its own cookies that takes each redirect one
@@ -244,7 +252,7 @@ func (b *browser) startLogin(a *app, returnTo string) *url.URL {
 		b.t.Fatalf("GET /login = %d %q, want 303", p.status, p.body)
 	}
 	u, err := url.Parse(p.location())
-	if err != nil || u.Scheme+"://"+u.Host+u.Path != a.ca.URL()+testutil.LoginPath {
+	if err != nil || u.Scheme+"://"+u.Host+u.Path != a.ca.URL()+"/login" {
 		b.t.Fatalf("GET /login redirected to %q, want the fake's login page", p.location())
 	}
 	return u
@@ -259,8 +267,8 @@ func (b *browser) authorize(a *app, loginPage *url.URL, user string) string {
 	p := b.get(loginPage.String())
 	if p.status == http.StatusOK {
 		form := loginPage.Query()
-		form.Set("user", user)
-		p = b.do(http.MethodPost, a.ca.URL()+testutil.LoginPath, form)
+		form.Set("email", user)
+		p = b.do(http.MethodPost, a.ca.URL()+"/login", form)
 	}
 	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), a.callback+"?") {
 		b.t.Fatalf("the fake answered %d %q, Location %q; want 303 to the callback", p.status, p.body, p.location())

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/remote"
@@ -220,11 +220,7 @@ func liveHeap() uint64 {
 // attacker's, so the attacker's session was the one revoked and sent to
 // CentralAuth, and a stolen copy of the victim's cookie kept loading.
 func TestLogoutEndsEveryCookieOfTheName(t *testing.T) {
-	ca, err := testutil.NewCentralAuth(clientID, clientSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ca.Close)
+	ca := centralauthtest.Start(t, clientID, clientSecret)
 	rc, err := remote.NewClient(clientID, clientSecret, remote.WithBaseURL(ca.URL()))
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +236,7 @@ func TestLogoutEndsEveryCookieOfTheName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cookieOf := func(s testutil.Session) (*session.Session, *http.Cookie) {
+	cookieOf := func(s centralauthtest.Session) (*session.Session, *http.Cookie) {
 		sess := &session.Session{AccessToken: s.AccessToken}
 		rec := httptest.NewRecorder()
 		if err := store.Save(rec, sess); err != nil {
@@ -248,8 +244,8 @@ func TestLogoutEndsEveryCookieOfTheName(t *testing.T) {
 		}
 		return sess, rec.Result().Cookies()[0]
 	}
-	attacker, tossed := cookieOf(ca.IssueSession("mallory"))
-	victimCA := ca.IssueSession("victim")
+	attacker, tossed := cookieOf(ca.SignIn("mallory@example.com"))
+	victimCA := ca.SignIn("victim@example.com")
 	victim, stolen := cookieOf(victimCA)
 
 	// The browser sends the tossed cookie first: its path is longer.

@@ -125,7 +125,7 @@ func TestCrossOriginPOSTIsRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rg := newRig(t, true, append(tt.opts, middleware.WithSessionWide(true))...)
-			s := rg.ca.IssueSession("ann")
+			s := rg.ca.SignIn("ann@example.com")
 			cookie := rg.cookieFor(t, &session.Session{AccessToken: s.AccessToken})
 			resp := rg.do(req{cookie: cookie, headers: tt.headers})
 			if resp.StatusCode != tt.wantStatus {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/remote"
@@ -27,7 +28,7 @@ var hashKey = bytes.Repeat([]byte("k"), 32)
 type rig struct {
 	h      *middleware.LogoutHandler
 	store  *session.Store
-	ca     *testutil.CentralAuth
+	ca     *centralauthtest.Server
 	logs   *testutil.Buffer
 	mu     sync.Mutex
 	events []middleware.Event
@@ -50,11 +51,7 @@ func newRig(t *testing.T, withRemote bool, opts ...middleware.Option) *rig {
 		}),
 	}
 	if withRemote {
-		ca, err := testutil.NewCentralAuth(clientID, clientSecret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(ca.Close)
+		ca := centralauthtest.Start(t, clientID, clientSecret)
 		rc, err := remote.NewClient(clientID, clientSecret, remote.WithBaseURL(ca.URL()), remote.WithRetries(1))
 		if err != nil {
 			t.Fatal(err)

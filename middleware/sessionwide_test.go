@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/outbox"
 	"github.com/centralauth-go/logout/remote"
@@ -19,63 +19,63 @@ func TestSessionWideLogout(t *testing.T) {
 	tests := []struct {
 		name       string
 		opts       []middleware.Option
-		session    func(testutil.Session) *session.Session // nil: no cookie
-		bearer     func(testutil.Session) string
-		wantSent   func(testutil.Session) string // token CentralAuth must receive; "" for no call
+		session    func(centralauthtest.Session) *session.Session // nil: no cookie
+		bearer     func(centralauthtest.Session) string
+		wantSent   func(centralauthtest.Session) string // token CentralAuth must receive; "" for no call
 		wantWide   bool
 		wantActive bool
 	}{
 		{
 			name: "access token from the session",
 			opts: []middleware.Option{middleware.WithSessionWide(true)},
-			session: func(s testutil.Session) *session.Session {
+			session: func(s centralauthtest.Session) *session.Session {
 				return &session.Session{AccessToken: s.AccessToken, IDToken: s.IDToken}
 			},
-			wantSent: func(s testutil.Session) string { return s.AccessToken }, wantWide: true,
+			wantSent: func(s centralauthtest.Session) string { return s.AccessToken }, wantWide: true,
 		},
 		{
 			name:     "ID token when there is no access token",
 			opts:     []middleware.Option{middleware.WithSessionWide(true)},
-			session:  func(s testutil.Session) *session.Session { return &session.Session{IDToken: s.IDToken} },
-			wantSent: func(s testutil.Session) string { return s.IDToken }, wantWide: true,
+			session:  func(s centralauthtest.Session) *session.Session { return &session.Session{IDToken: s.IDToken} },
+			wantSent: func(s centralauthtest.Session) string { return s.IDToken }, wantWide: true,
 		},
 		{
 			name:     "bearer header wins over the cookie, when turned on",
 			opts:     []middleware.Option{middleware.WithSessionWide(true), middleware.WithBearerToken(true)},
-			session:  func(s testutil.Session) *session.Session { return &session.Session{AccessToken: "other-token"} },
-			bearer:   func(s testutil.Session) string { return s.AccessToken },
-			wantSent: func(s testutil.Session) string { return s.AccessToken }, wantWide: true,
+			session:  func(s centralauthtest.Session) *session.Session { return &session.Session{AccessToken: "other-token"} },
+			bearer:   func(s centralauthtest.Session) string { return s.AccessToken },
+			wantSent: func(s centralauthtest.Session) string { return s.AccessToken }, wantWide: true,
 		},
 		{
 			name:     "bearer header without a cookie, when turned on",
 			opts:     []middleware.Option{middleware.WithSessionWide(true), middleware.WithBearerToken(true)},
-			bearer:   func(s testutil.Session) string { return s.IDToken },
-			wantSent: func(s testutil.Session) string { return s.IDToken }, wantWide: true,
+			bearer:   func(s centralauthtest.Session) string { return s.IDToken },
+			wantSent: func(s centralauthtest.Session) string { return s.IDToken }, wantWide: true,
 		},
 		{
 			name:     "bearer header ignored by default",
 			opts:     []middleware.Option{middleware.WithSessionWide(true)},
-			session:  func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
-			bearer:   func(s testutil.Session) string { return s.IDToken },
-			wantSent: func(s testutil.Session) string { return s.AccessToken }, wantWide: true,
+			session:  func(s centralauthtest.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
+			bearer:   func(s centralauthtest.Session) string { return s.IDToken },
+			wantSent: func(s centralauthtest.Session) string { return s.AccessToken }, wantWide: true,
 		},
 		{
 			name:     "bearer header alone ignored by default",
 			opts:     []middleware.Option{middleware.WithSessionWide(true)},
-			bearer:   func(s testutil.Session) string { return s.IDToken },
+			bearer:   func(s centralauthtest.Session) string { return s.IDToken },
 			wantWide: true, wantActive: true,
 		},
 		{
 			name:     "malformed bearer header ignored",
 			opts:     []middleware.Option{middleware.WithSessionWide(true), middleware.WithBearerToken(true)},
-			session:  func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
-			bearer:   func(s testutil.Session) string { return "not a token" },
-			wantSent: func(s testutil.Session) string { return s.AccessToken }, wantWide: true,
+			session:  func(s centralauthtest.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
+			bearer:   func(s centralauthtest.Session) string { return "not a token" },
+			wantSent: func(s centralauthtest.Session) string { return s.AccessToken }, wantWide: true,
 		},
 		{
 			name:     "bearer header over 8 KiB ignored",
 			opts:     []middleware.Option{middleware.WithSessionWide(true), middleware.WithBearerToken(true)},
-			bearer:   func(s testutil.Session) string { return strings.Repeat("a", 8<<10) + ".b.c" },
+			bearer:   func(s centralauthtest.Session) string { return strings.Repeat("a", 8<<10) + ".b.c" },
 			wantWide: true, wantActive: true,
 		},
 		{
@@ -85,14 +85,14 @@ func TestSessionWideLogout(t *testing.T) {
 		},
 		{
 			name:       "local logout by default",
-			session:    func(s testutil.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
+			session:    func(s centralauthtest.Session) *session.Session { return &session.Session{AccessToken: s.AccessToken} },
 			wantActive: true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rg := newRig(t, true, tt.opts...)
-			s := rg.ca.IssueSession("ann")
+			s := rg.ca.SignIn("ann@example.com")
 			r := req{headers: map[string]string{}}
 			if tt.session != nil {
 				r.cookie = rg.cookieFor(t, tt.session(s))
@@ -105,6 +105,7 @@ func TestSessionWideLogout(t *testing.T) {
 				t.Fatalf("status %d, cleared %v", resp.StatusCode, cleared(resp))
 			}
 			calls := rg.ca.Calls()
+			kind := map[string]string{s.AccessToken: "access", s.IDToken: "id"} // as a Call names them
 			want := ""
 			if tt.wantSent != nil {
 				want = tt.wantSent(s)
@@ -112,7 +113,7 @@ func TestSessionWideLogout(t *testing.T) {
 			switch {
 			case want == "" && len(calls) != 0:
 				t.Fatalf("%d calls to CentralAuth, want none", len(calls))
-			case want != "" && (len(calls) != 1 || calls[0].Body != want || calls[0].Status != 200):
+			case want != "" && (len(calls) != 1 || calls[0].SessionID != s.ID || calls[0].Token != kind[want] || calls[0].Status != 200):
 				t.Fatalf("calls %+v, want one with the expected token", calls)
 			}
 			if rg.ca.Active(s.AccessToken) != tt.wantActive {
@@ -132,21 +133,21 @@ func TestSessionWideLogout(t *testing.T) {
 func TestRemoteFailureNeverBlocksLocalLogout(t *testing.T) {
 	tests := []struct {
 		name  string
-		fault testutil.Fault
+		fault centralauthtest.Fault
 		check func(error) bool
 	}{
-		{"CentralAuth down (503 twice)", testutil.Fault{Status: 503, Times: 2}, remote.IsRetryable},
-		{"credentials refused", testutil.Fault{Status: 401}, func(err error) bool {
+		{"CentralAuth down (503 twice)", centralauthtest.Fault{Status: 503, Times: 2}, remote.IsRetryable},
+		{"credentials refused", centralauthtest.Fault{Status: 401}, func(err error) bool {
 			var re *remote.Error
 			return errors.As(err, &re) && re.StatusCode == 401 && re.Code == "noPermission"
 		}},
-		{"garbage answer", testutil.Fault{Status: 502, Body: "<html>bad gateway</html>", Times: 2}, remote.IsRetryable},
-		{"connection dropped", testutil.Fault{DropConnection: true, Times: 2}, remote.IsRetryable},
+		{"garbage answer", centralauthtest.Fault{Status: 502, Body: "<html>bad gateway</html>", Times: 2}, remote.IsRetryable},
+		{"connection dropped", centralauthtest.Fault{DropConnection: true, Times: 2}, remote.IsRetryable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rg := newRig(t, true, middleware.WithSessionWide(true))
-			s := rg.ca.IssueSession("ann")
+			s := rg.ca.SignIn("ann@example.com")
 			rg.ca.InjectFault(tt.fault)
 			resp := rg.do(req{cookie: rg.cookieFor(t, &session.Session{AccessToken: s.AccessToken})})
 			if resp.StatusCode != http.StatusSeeOther || !cleared(resp) || resp.Header.Get("Location") != "/" {
@@ -171,10 +172,10 @@ func TestRemoteFailureNeverBlocksLocalLogout(t *testing.T) {
 
 func TestSlowCentralAuthDelaysLogoutByAtMostTheTimeout(t *testing.T) {
 	rg := newRig(t, true, middleware.WithSessionWide(true), middleware.WithRemoteTimeout(100*time.Millisecond))
-	s := rg.ca.IssueSession("ann")
+	s := rg.ca.SignIn("ann@example.com")
 	never := make(chan struct{})
 	defer close(never)
-	rg.ca.InjectFault(testutil.Fault{Block: never, Times: 10})
+	rg.ca.InjectFault(centralauthtest.Fault{Block: never, Times: 10})
 	start := time.Now()
 	resp := rg.do(req{cookie: rg.cookieFor(t, &session.Session{AccessToken: s.AccessToken})})
 	// The fake never answers, so only the handler's own bound can end the
@@ -193,15 +194,15 @@ func TestSlowCentralAuthDelaysLogoutByAtMostTheTimeout(t *testing.T) {
 func TestRetryableFailureGoesToTheOutbox(t *testing.T) {
 	tests := []struct {
 		name        string
-		fault       testutil.Fault
+		fault       centralauthtest.Fault
 		queueLimit  int
 		prefill     int
 		wantOutcome middleware.RemoteOutcome
 		wantPending int64
 	}{
-		{"CentralAuth down: queued", testutil.Fault{Status: 503, Times: 2}, 10, 0, middleware.RemoteQueued, 1},
-		{"refused credentials: not queued", testutil.Fault{Status: 401}, 10, 0, middleware.RemoteFailed, 0},
-		{"full outbox: reported", testutil.Fault{Status: 503, Times: 2}, 1, 1, middleware.RemoteFailed, 1},
+		{"CentralAuth down: queued", centralauthtest.Fault{Status: 503, Times: 2}, 10, 0, middleware.RemoteQueued, 1},
+		{"refused credentials: not queued", centralauthtest.Fault{Status: 401}, 10, 0, middleware.RemoteFailed, 0},
+		{"full outbox: reported", centralauthtest.Fault{Status: 503, Times: 2}, 1, 1, middleware.RemoteFailed, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,7 +233,7 @@ func TestRetryableFailureGoesToTheOutbox(t *testing.T) {
 				t.Fatal(err)
 			}
 			rg.h = h
-			s := rg.ca.IssueSession("ann")
+			s := rg.ca.SignIn("ann@example.com")
 			rg.ca.InjectFault(tt.fault)
 			resp := rg.do(req{cookie: rg.cookieFor(t, &session.Session{AccessToken: s.AccessToken})})
 			if resp.StatusCode != http.StatusSeeOther || !cleared(resp) {

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/remote"
 )
@@ -20,19 +23,14 @@ const (
 	testSecret = "s3cret"
 )
 
-func newFake(t *testing.T, opts ...testutil.Option) *testutil.CentralAuth {
+func newFake(t *testing.T) *centralauthtest.Server {
 	t.Helper()
-	fake, err := testutil.NewCentralAuth(testID, testSecret, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
-	return fake
+	return centralauthtest.Start(t, testID, testSecret)
 }
 
 // newClient returns a client for fake that does not retry by itself:
 // retrying is the Outbox's job here.
-func newClient(t *testing.T, fake *testutil.CentralAuth) *remote.Client {
+func newClient(t *testing.T, fake *centralauthtest.Server) *remote.Client {
 	t.Helper()
 	c, err := remote.NewClient(testID, testSecret, remote.WithBaseURL(fake.URL()), remote.WithRetries(0))
 	if err != nil {
@@ -41,9 +39,8 @@ func newClient(t *testing.T, fake *testutil.CentralAuth) *remote.Client {
 	return c
 }
 
-// newOutbox returns an Outbox on clk, the clock the test's fake
-// CentralAuth stamps its calls with, so that the gaps between attempts can
-// be measured. Sleeping on clk returns at once.
+// newOutbox returns an Outbox on clk, so that the gaps between attempts
+// can be measured (stampedSender). Sleeping on clk returns at once.
 func newOutbox(t *testing.T, s Sender, q Queue, clk *testutil.Clock, opts ...Option) *Outbox {
 	t.Helper()
 	o, err := New(s, q, opts...)
@@ -105,29 +102,30 @@ func runOutbox(t *testing.T, o *Outbox) func(cond func(Stats) bool) Stats {
 func TestOutboxDelivers(t *testing.T) {
 	tests := []struct {
 		name          string
-		fault         testutil.Fault
+		fault         centralauthtest.Fault
 		tokens        int
 		unknown       bool // enqueue tokens CentralAuth never issued
 		wantDelivered int64
 		wantDropped   int64
 		wantRetries   bool
 	}{
-		{"CentralAuth up", testutil.Fault{}, 3, false, 3, 0, false},
-		{"CentralAuth down for a while", testutil.Fault{Status: 503, Times: 12}, 3, false, 3, 0, true},
-		{"rate limited with Retry-After", testutil.Fault{Status: 429, RetryAfter: "30", Times: 2}, 2, false, 2, 0, true},
-		{"session already gone", testutil.Fault{}, 2, true, 0, 2, false},
+		{"CentralAuth up", centralauthtest.Fault{}, 3, false, 3, 0, false},
+		{"CentralAuth down for a while", centralauthtest.Fault{Status: 503, Times: 12}, 3, false, 3, 0, true},
+		{"rate limited with Retry-After", centralauthtest.Fault{Status: 429, RetryAfter: "30", Times: 2}, 2, false, 2, 0, true},
+		{"session already gone", centralauthtest.Fault{}, 2, true, 0, 2, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := testutil.NewClock(time.Now())
-			fake := newFake(t, testutil.WithClock(clk))
+			fake := newFake(t)
 			logs := &testutil.Buffer{}
-			o := newOutbox(t, newClient(t, fake), newMemoryQueue(t, 100), clk, logger(logs))
-			var sessions []testutil.Session
+			sender := &stampedSender{Sender: newClient(t, fake), clk: clk}
+			o := newOutbox(t, sender, newMemoryQueue(t, 100), clk, logger(logs))
+			var sessions []centralauthtest.Session
 			for i := range tt.tokens {
 				token := "never-issued-" + string(rune('a'+i))
 				if !tt.unknown {
-					s := fake.IssueSession("u")
+					s := fake.SignIn("u@example.com")
 					sessions = append(sessions, s)
 					token = s.AccessToken
 				}
@@ -153,7 +151,7 @@ func TestOutboxDelivers(t *testing.T) {
 			// After a 429 with "Retry-After: 30", that entry's next attempt
 			// waits 30 s; the backoff alone would retry within seconds.
 			if tt.fault.RetryAfter != "" {
-				assertRetryAfterHonoured(t, fake.Calls(), 30*time.Second)
+				sender.assertRetryAfterHonoured(t, 30*time.Second)
 			}
 		})
 	}
@@ -161,10 +159,10 @@ func TestOutboxDelivers(t *testing.T) {
 
 func TestOutboxDropsEntriesPastMaxAge(t *testing.T) {
 	clk := testutil.NewClock(time.Now())
-	fake := newFake(t, testutil.WithClock(clk))
+	fake := newFake(t)
 	logs := &testutil.Buffer{}
 	o := newOutbox(t, newClient(t, fake), newMemoryQueue(t, 10), clk, WithMaxAge(time.Hour), logger(logs))
-	s := fake.IssueSession("u")
+	s := fake.SignIn("u@example.com")
 	if err := o.Enqueue(t.Context(), s.AccessToken); err != nil {
 		t.Fatal(err)
 	}
@@ -205,17 +203,47 @@ func TestOutboxEnqueueErrors(t *testing.T) {
 	}
 }
 
+// stampedSender notes, by the outbox's clock, when each logout went out
+// and whether CentralAuth answered 429. The fake's calls are stamped by the
+// real clock, which the outbox's clock outruns: sleeping on it returns at
+// once.
+type stampedSender struct {
+	Sender
+	clk *testutil.Clock
+
+	mu    sync.Mutex
+	sends []stampedSend
+}
+
+type stampedSend struct {
+	token       string
+	at          time.Time
+	rateLimited bool
+}
+
+func (s *stampedSender) Logout(ctx context.Context, token string) error {
+	at := s.clk.Now()
+	err := s.Sender.Logout(ctx, token)
+	e, ok := errors.AsType[*remote.Error](err)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sends = append(s.sends, stampedSend{token: token, at: at, rateLimited: ok && e.StatusCode == http.StatusTooManyRequests})
+	return err
+}
+
 // assertRetryAfterHonoured checks that every retry of a token that got a
 // 429 came at least wait later.
-func assertRetryAfterHonoured(t *testing.T, calls []testutil.Call, wait time.Duration) {
+func (s *stampedSender) assertRetryAfterHonoured(t *testing.T, wait time.Duration) {
 	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	last429 := map[string]time.Time{}
-	for _, c := range calls {
-		if at, ok := last429[c.Body]; ok && c.At.Sub(at) < wait {
-			t.Fatalf("retried %v after a 429 with Retry-After %v", c.At.Sub(at), wait)
+	for _, c := range s.sends {
+		if at, ok := last429[c.token]; ok && c.at.Sub(at) < wait {
+			t.Fatalf("retried %v after a 429 with Retry-After %v", c.at.Sub(at), wait)
 		}
-		if c.Status == 429 {
-			last429[c.Body] = c.At
+		if c.rateLimited {
+			last429[c.token] = c.at
 		}
 	}
 	if len(last429) == 0 {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 )
 
 // connCounter counts, through httptrace, how many requests got a reused
@@ -43,7 +43,7 @@ func BenchmarkSessionWideLogout(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer fake.Close()
-	token := fake.IssueSession("bench").AccessToken
+	token := fake.SignIn("bench@example.com").AccessToken
 	endpoint := fake.URL() + "/api/v1/logout"
 	auth := "Basic " + testCreds()
 
@@ -113,7 +113,7 @@ func BenchmarkSessionWideLogout(b *testing.B) {
 // connections were reused and goroutines return to where they started.
 func TestTenThousandLogoutsLeaveNothingBehind(t *testing.T) {
 	fake := newFake(t)
-	token := fake.IssueSession("u").AccessToken
+	token := fake.SignIn("u@example.com").AccessToken
 	c, err := NewClient(testID, testSecret, WithBaseURL(fake.URL()))
 	if err != nil {
 		t.Fatal(err)
@@ -153,4 +153,6 @@ func TestTenThousandLogoutsLeaveNothingBehind(t *testing.T) {
 	}
 }
 
-func newFakeB() (*testutil.CentralAuth, error) { return testutil.NewCentralAuth(testID, testSecret) }
+func newFakeB() (*centralauthtest.Server, error) {
+	return centralauthtest.NewServer(testID, testSecret)
+}

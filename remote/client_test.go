@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,29 +14,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 )
 
 func TestLogoutRequest(t *testing.T) {
+	// The fake takes only Basic base64("id:secret"), byte for byte, and
+	// the raw token as text/plain: anything else is a violation.
 	tests := []struct {
 		name, id, secret string
-		wantDecoded      string // the credentials as the server decodes them
 	}{
-		{name: "plain", id: "app", secret: "secret", wantDecoded: "app:secret"},
-		{name: "colons", id: "app:1", secret: "s:e:c", wantDecoded: "app:1:s:e:c"},
-		{name: "percent signs are not unescaped", id: "app%41", secret: "p%40ss%", wantDecoded: "app%41:p%40ss%"},
-		{name: "at signs", id: "user@org", secret: "s@cret", wantDecoded: "user@org:s@cret"},
-		{name: "unicode", id: "äpp", secret: "sécrét-密码", wantDecoded: "äpp:sécrét-密码"},
+		{name: "plain", id: "app", secret: "secret"},
+		{name: "colons", id: "app:1", secret: "s:e:c"},
+		{name: "percent signs are not unescaped", id: "app%41", secret: "p%40ss%"},
+		{name: "at signs", id: "user@org", secret: "s@cret"},
+		{name: "unicode", id: "äpp", secret: "sécrét-密码"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake, err := testutil.NewCentralAuth(tt.id, tt.secret)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(fake.Close)
-			s := fake.IssueSession("ada")
+			fake := centralauthtest.Start(t, tt.id, tt.secret)
+			s := fake.SignIn("ada@example.com")
 			c, err := NewClient(tt.id, tt.secret, WithBaseURL(fake.URL()))
 			if err != nil {
 				t.Fatal(err)
@@ -54,10 +50,8 @@ func TestLogoutRequest(t *testing.T) {
 				t.Fatalf("%d calls, want 1", len(calls))
 			}
 			call := calls[0]
-			encoded, ok := strings.CutPrefix(call.Authorization, "Basic ")
-			decoded, err := base64.StdEncoding.DecodeString(encoded)
-			if !ok || err != nil || string(decoded) != tt.wantDecoded {
-				t.Errorf("Authorization = %q decodes to %q, want Basic with %q", call.Authorization, decoded, tt.wantDecoded)
+			if call.Status != http.StatusOK || call.Violation != "" {
+				t.Errorf("the fake answered %d (%s), want 200", call.Status, call.Violation)
 			}
 			if call.Method != http.MethodPost || call.Path != "/api/v1/logout" {
 				t.Errorf("request = %s %s, want POST /api/v1/logout", call.Method, call.Path)
@@ -65,8 +59,8 @@ func TestLogoutRequest(t *testing.T) {
 			if call.ContentType != "text/plain" {
 				t.Errorf("Content-Type = %q, want text/plain", call.ContentType)
 			}
-			if call.Body != s.AccessToken {
-				t.Errorf("body = %q, want the raw token %q", call.Body, s.AccessToken)
+			if call.SessionID != s.ID || call.Token != "access" {
+				t.Errorf("the call carried the %q token of session %q, want the access token of %q", call.Token, call.SessionID, s.ID)
 			}
 			if call.UserAgent != defaultUserAgent {
 				t.Errorf("User-Agent = %q, want %q", call.UserAgent, defaultUserAgent)
@@ -129,21 +123,21 @@ func TestLogoutNoToken(t *testing.T) {
 func TestLogoutSuccessStatuses(t *testing.T) {
 	tests := []struct {
 		name  string
-		fault *testutil.Fault // nil: the fake's normal 200
+		fault *centralauthtest.Fault // nil: the fake's normal 200
 	}{
 		{name: "200 empty"},
-		{name: "200 with a body", fault: &testutil.Fault{Status: 200, Body: `{"ok":true}`}},
-		{name: "201", fault: &testutil.Fault{Status: 201}},
-		{name: "202", fault: &testutil.Fault{Status: 202}},
-		{name: "204", fault: &testutil.Fault{Status: 204}},
-		{name: "299", fault: &testutil.Fault{Status: 299}},
-		{name: "200 with a huge body", fault: &testutil.Fault{Status: 200, OversizedBody: 10 << 20}},
+		{name: "200 with a body", fault: &centralauthtest.Fault{Status: 200, Body: `{"ok":true}`}},
+		{name: "201", fault: &centralauthtest.Fault{Status: 201}},
+		{name: "202", fault: &centralauthtest.Fault{Status: 202}},
+		{name: "204", fault: &centralauthtest.Fault{Status: 204}},
+		{name: "299", fault: &centralauthtest.Fault{Status: 299}},
+		{name: "200 with a huge body", fault: &centralauthtest.Fault{Status: 200, OversizedBody: 10 << 20}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := newFake(t)
-			s := fake.IssueSession("ada")
+			s := fake.SignIn("ada@example.com")
 			if tt.fault != nil {
 				fake.InjectFault(*tt.fault)
 			}
@@ -162,9 +156,9 @@ func TestLogoutErrorAnswers(t *testing.T) {
 	long := strings.Repeat("0123456789", 100) // 1000 bytes
 	tests := []struct {
 		name       string
-		fault      *testutil.Fault // nil: the fake's own answer
-		token      string          // "": a valid token
-		secret     string          // "": testSecret
+		fault      *centralauthtest.Fault // nil: the fake's own answer
+		token      string                 // "": a valid token
+		secret     string                 // "": testSecret
 		wantStatus int
 		wantCode   string
 		wantMsg    string
@@ -175,39 +169,44 @@ func TestLogoutErrorAnswers(t *testing.T) {
 		},
 		{
 			name: "wrong secret", secret: "wrong",
-			wantStatus: 401, wantCode: "noPermission", wantMsg: "invalid or missing client credentials",
+			wantStatus: 401, wantCode: "noPermission", wantMsg: "the Authorization header is not Basic base64(client_id:client_secret)",
 		},
 		{
 			name:       "JSON error body",
-			fault:      &testutil.Fault{Status: 403, Body: `{"errorCode":"domainInvalid","message":"domain is not whitelisted"}`},
+			fault:      &centralauthtest.Fault{Status: 403, Body: `{"errorCode":"domainInvalid","message":"domain is not whitelisted"}`},
 			wantStatus: 403, wantCode: "domainInvalid", wantMsg: "domain is not whitelisted",
 		},
 		{
 			name:       "plain text body",
-			fault:      &testutil.Fault{Status: 400, Body: "  bad request\n"},
+			fault:      &centralauthtest.Fault{Status: 400, Body: "  bad request\n"},
 			wantStatus: 400, wantMsg: "bad request",
 		},
 		{
 			name:       "long plain body keeps the first 512 bytes",
-			fault:      &testutil.Fault{Status: 400, Body: long},
+			fault:      &centralauthtest.Fault{Status: 400, Body: long},
 			wantStatus: 400, wantMsg: long[:512],
 		},
 		{
 			name:       "blank body",
-			fault:      &testutil.Fault{Status: 418, Body: " \n"},
+			fault:      &centralauthtest.Fault{Status: 418, Body: " \n"},
 			wantStatus: 418,
 		},
 		{
 			name:       "redirect is not followed",
-			fault:      &testutil.Fault{Status: 307, Body: "moved"},
+			fault:      &centralauthtest.Fault{Status: 307, Body: "moved"},
 			wantStatus: 307, wantMsg: "moved",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := newFake(t)
-			s := fake.IssueSession("ada")
+			// Not newFake: a wrong secret breaks the contract on purpose.
+			fake, err := centralauthtest.NewServer(testID, testSecret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(fake.Close)
+			s := fake.SignIn("ada@example.com")
 			if tt.fault != nil {
 				fake.InjectFault(*tt.fault)
 			}
@@ -264,9 +263,9 @@ func TestErrorString(t *testing.T) {
 
 func TestLogoutOversizedErrorBody(t *testing.T) {
 	fake := newFake(t)
-	s := fake.IssueSession("ada")
+	s := fake.SignIn("ada@example.com")
 	const size = 10 << 20
-	fake.InjectFault(testutil.Fault{Status: 500, OversizedBody: size})
+	fake.InjectFault(centralauthtest.Fault{Status: 500, OversizedBody: size})
 	ct := newCountingTransport(t)
 	c, _ := newClient(t, fake, WithHTTPClient(&http.Client{Transport: ct}), WithRetries(0))
 
@@ -350,7 +349,7 @@ func TestLogoutRedirects(t *testing.T) {
 
 func TestCallersHTTPClientUnchanged(t *testing.T) {
 	fake := newFake(t)
-	s := fake.IssueSession("ada")
+	s := fake.SignIn("ada@example.com")
 	ct := newCountingTransport(t)
 	jar := &nopJar{}
 	checkRedirect := func(*http.Request, []*http.Request) error { return errors.New("no") }
@@ -407,8 +406,8 @@ func TestDefaultHTTPClient(t *testing.T) {
 func TestConnectionReuse(t *testing.T) {
 	fake := newFake(t)
 	c, _ := newClient(t, fake, WithRetries(0))
-	fake.InjectFault(testutil.Fault{Status: 500, Body: strings.Repeat("e", 10<<10)})
-	fake.InjectFault(testutil.Fault{Status: 200, Body: strings.Repeat("o", 10<<10)})
+	fake.InjectFault(centralauthtest.Fault{Status: 500, Body: strings.Repeat("e", 10<<10)})
+	fake.InjectFault(centralauthtest.Fault{Status: 200, Body: strings.Repeat("o", 10<<10)})
 
 	var reused, fresh atomic.Int64
 	ctx := httptrace.WithClientTrace(testCtx(t), &httptrace.ClientTrace{
@@ -423,7 +422,7 @@ func TestConnectionReuse(t *testing.T) {
 	// A 500 with a body, a 200 with a body, a 400 JSON error, then plain
 	// successes: every answer's body must be drained for the next call to
 	// reuse the connection.
-	tokens := []string{"a", "b", "c", fake.IssueSession("ada").AccessToken, fake.IssueSession("bob").IDToken}
+	tokens := []string{"a", "b", "c", fake.SignIn("ada@example.com").AccessToken, fake.SignIn("bob@example.com").IDToken}
 	for _, tok := range tokens {
 		_ = c.Logout(ctx, tok)
 	}
@@ -436,13 +435,13 @@ func TestConcurrentLogouts(t *testing.T) {
 	fake := newFake(t)
 	// Some calls retry; with 6 attempts each, none can run out.
 	c, _ := newClient(t, fake, WithRetries(5))
-	fake.InjectFault(testutil.Fault{Status: 503, Times: 5})
+	fake.InjectFault(centralauthtest.Fault{Status: 503, Times: 5})
 	ctx := testCtx(t)
 
 	const n = 32
-	sessions := make([]testutil.Session, n)
+	sessions := make([]centralauthtest.Session, n)
 	for i := range sessions {
-		sessions[i] = fake.IssueSession("user")
+		sessions[i] = fake.SignIn("user@example.com")
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup

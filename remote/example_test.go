@@ -7,18 +7,18 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/remote"
 )
 
 func ExampleClient_Logout() {
 	// A fake CentralAuth stands in for https://centralauth.com here.
-	fake, err := testutil.NewCentralAuth("my-client-id", "my-client-secret")
+	fake, err := centralauthtest.NewServer("my-client-id", "my-client-secret")
 	if err != nil {
 		panic(err)
 	}
 	defer fake.Close()
-	session := fake.IssueSession("ada@example.com")
+	session := fake.SignIn("ada@example.com")
 
 	client, err := remote.NewClient("my-client-id", "my-client-secret",
 		remote.WithBaseURL(fake.URL()))
@@ -38,7 +38,7 @@ func ExampleClient_Logout() {
 }
 
 func ExampleError() {
-	fake, err := testutil.NewCentralAuth("my-client-id", "my-client-secret")
+	fake, err := centralauthtest.NewServer("my-client-id", "my-client-secret")
 	if err != nil {
 		panic(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/retry"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
@@ -27,15 +28,10 @@ func testCreds() string {
 }
 
 // newFake starts a fake CentralAuth for testID/testSecret, closed when the
-// test ends.
-func newFake(t *testing.T) *testutil.CentralAuth {
+// test ends, which fails if the client broke CentralAuth's contract.
+func newFake(t *testing.T) *centralauthtest.Server {
 	t.Helper()
-	fake, err := testutil.NewCentralAuth(testID, testSecret)
-	if err != nil {
-		t.Fatalf("NewCentralAuth: %v", err)
-	}
-	t.Cleanup(fake.Close)
-	return fake
+	return centralauthtest.Start(t, testID, testSecret)
 }
 
 // newClock returns a fake clock at the current time: Logout compares the
@@ -54,7 +50,7 @@ func withClock(c *Client, clk retry.Clock) *Client {
 
 // newClient returns a Client for the fake with a fake clock, so that
 // retries never really wait; opts come after and may override.
-func newClient(t *testing.T, fake *testutil.CentralAuth, opts ...Option) (*Client, *testutil.Clock) {
+func newClient(t *testing.T, fake *centralauthtest.Server, opts ...Option) (*Client, *testutil.Clock) {
 	t.Helper()
 	clk := newClock()
 	c, err := NewClient(testID, testSecret, append([]Option{WithBaseURL(fake.URL())}, opts...)...)

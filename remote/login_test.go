@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 )
 
 // The app of the login tests: where CentralAuth sends the browser back, and
@@ -142,7 +142,7 @@ func browse(t *testing.T, method, rawURL string, form url.Values) browserRespons
 }
 
 // signIn logs user in on the fake, from c.LoginURL as a browser would: it
-// posts the sign-in form (the login request's fields and a user name) and
+// posts the sign-in form (the login request's fields and an email) and
 // returns the code of the 303 back to redirectURI.
 func signIn(t *testing.T, c *Client, redirectURI, verifier string) string {
 	t.Helper()
@@ -152,7 +152,7 @@ func signIn(t *testing.T, c *Client, redirectURI, verifier string) string {
 		t.Fatal(err)
 	}
 	form := u.Query()
-	form.Set("user", "ada")
+	form.Set("email", "ada@example.com")
 	u.RawQuery = ""
 	resp := browse(t, http.MethodPost, u.String(), form)
 	if resp.status != http.StatusSeeOther {
@@ -176,7 +176,7 @@ func TestExchangeAgainstTheFake(t *testing.T) {
 	tests := []struct {
 		name string
 		// before runs after the sign-in, before the exchange.
-		before      func(t *testing.T, fake *testutil.CentralAuth, c *Client, clk *testutil.Clock, code string)
+		before      func(t *testing.T, fake *centralauthtest.Server, c *Client, code string)
 		secret      string // the client's; "" for testSecret
 		code        func(code string) string
 		redirectURI string
@@ -187,41 +187,36 @@ func TestExchangeAgainstTheFake(t *testing.T) {
 		{name: "the login's code, redirect URI and verifier"},
 		{
 			name: "the same code a second time",
-			before: func(t *testing.T, fake *testutil.CentralAuth, c *Client, clk *testutil.Clock, code string) {
+			before: func(t *testing.T, fake *centralauthtest.Server, c *Client, code string) {
 				if _, err := c.Exchange(testCtx(t), code, testRedirect, testVerifier); err != nil {
 					t.Fatalf("first Exchange: %v", err)
 				}
 			},
-			wantStatus: 400, wantCode: testutil.CodeTokenInvalid,
+			wantStatus: 400, wantCode: "tokenInvalid",
 		},
-		{name: "an unknown code", code: func(string) string { return "not-a-code" }, wantStatus: 400, wantCode: testutil.CodeTokenInvalid},
-		{name: "another redirect URI", redirectURI: testRedirect + "/", wantStatus: 400, wantCode: testutil.CodeGenericError},
-		{name: "another verifier", verifier: otherVerifier, wantStatus: 400, wantCode: testutil.CodeGenericError},
-		{name: "a verifier shorter than RFC 7636's 43", verifier: testVerifier[:42], wantStatus: 400, wantCode: testutil.CodeGenericError},
-		{
-			name: "an expired code",
-			before: func(t *testing.T, fake *testutil.CentralAuth, c *Client, clk *testutil.Clock, code string) {
-				clk.Advance(testutil.CodeLifetime)
-			},
-			wantStatus: 400, wantCode: testutil.CodeSessionExpired,
-		},
+		{name: "an unknown code", code: func(string) string { return "not-a-code" }, wantStatus: 400, wantCode: "tokenInvalid"},
+		{name: "another redirect URI", redirectURI: testRedirect + "/", wantStatus: 400, wantCode: "genericError"},
+		{name: "another verifier", verifier: otherVerifier, wantStatus: 400, wantCode: "genericError"},
+		{name: "a verifier shorter than RFC 7636's 43", verifier: testVerifier[:42], wantStatus: 400, wantCode: "genericError"},
 		{
 			name: "a session logged out before the exchange",
-			before: func(t *testing.T, fake *testutil.CentralAuth, c *Client, clk *testutil.Clock, code string) {
-				for _, s := range fake.Sessions() {
+			before: func(t *testing.T, fake *centralauthtest.Server, c *Client, code string) {
+				for s := range fake.Sessions() {
 					fake.EndSession(s.AccessToken)
 				}
 			},
-			wantStatus: 400, wantCode: testutil.CodeSessionInactive,
+			wantStatus: 400, wantCode: "sessionInactive",
 		},
-		{name: "a wrong client secret", secret: "wrong", wantStatus: 401, wantCode: testutil.CodeNoPermission},
+		{name: "a wrong client secret", secret: "wrong", wantStatus: 401, wantCode: "noPermission"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			// One clock for both, so that Expires is exact.
+			// The client's clock starts on a whole second before the fake's
+			// now: its Expires from expires_in is earlier than the fake's
+			// expires_at, which is in whole seconds, and exact.
 			clk := newClock()
-			fake, err := testutil.NewCentralAuth(testID, testSecret, testutil.WithClock(clk))
+			fake, err := centralauthtest.NewServer(testID, testSecret)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,15 +229,15 @@ func TestExchangeAgainstTheFake(t *testing.T) {
 
 			code := signIn(t, c, testRedirect, testVerifier)
 			if tt.before != nil {
-				tt.before(t, fake, c, clk, code)
+				tt.before(t, fake, c, code)
 			}
 			if tt.code != nil {
 				code = tt.code(code)
 			}
-			fake.ResetCalls()
+			before := len(fake.Calls())
 			tok, err := c.Exchange(testCtx(t), code, cmp.Or(tt.redirectURI, testRedirect), cmp.Or(tt.verifier, testVerifier))
 
-			if calls := fake.Calls(); len(calls) != 1 {
+			if calls := fake.Calls(); len(calls) != before+1 {
 				t.Errorf("%d requests, want 1 (no retry of a 4xx)", len(calls))
 			}
 			if tt.wantStatus != 0 {
@@ -264,16 +259,16 @@ func TestExchangeAgainstTheFake(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Exchange: %v", err)
 			}
-			sessions := fake.Sessions()
+			sessions := slices.Collect(fake.Sessions())
 			if len(sessions) != 1 {
 				t.Fatalf("the fake has %d sessions, want the one signed in", len(sessions))
 			}
 			s := sessions[0]
-			if tok.AccessToken != s.AccessToken || tok.IDToken != s.IDToken || s.User != "ada" {
+			if tok.AccessToken != s.AccessToken || tok.IDToken != s.IDToken || s.Email != "ada@example.com" {
 				t.Errorf("Exchange = %+v, want the tokens of ada's session %+v", tok, s)
 			}
-			if want := clk.Now().Add(testutil.TokenLifetime); !tok.Expires.Equal(want) {
-				t.Errorf("Expires = %v, want %v (TokenLifetime from now)", tok.Expires, want)
+			if want := clk.Now().Add(24 * time.Hour); !tok.Expires.Equal(want) {
+				t.Errorf("Expires = %v, want %v (the fake's 24h from now)", tok.Expires, want)
 			}
 		})
 	}

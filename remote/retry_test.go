@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/retry"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
@@ -18,32 +19,32 @@ func TestRetries(t *testing.T) {
 	always := 100
 	tests := []struct {
 		name       string
-		faults     []testutil.Fault
+		faults     []centralauthtest.Fault
 		opts       []Option
 		wantCalls  int
 		wantStatus int  // of the returned *Error; 0 for none
 		wantErr    bool // some error
 	}{
-		{name: "500", faults: []testutil.Fault{{Status: 500, Times: always}}, wantCalls: 3, wantStatus: 500, wantErr: true},
-		{name: "502", faults: []testutil.Fault{{Status: 502, Times: always}}, wantCalls: 3, wantStatus: 502, wantErr: true},
-		{name: "503", faults: []testutil.Fault{{Status: 503, Times: always}}, wantCalls: 3, wantStatus: 503, wantErr: true},
-		{name: "429", faults: []testutil.Fault{{Status: 429, Times: always}}, wantCalls: 3, wantStatus: 429, wantErr: true},
-		{name: "dropped connection", faults: []testutil.Fault{{DropConnection: true, Times: always}}, wantCalls: 3, wantErr: true},
-		{name: "400 is not retried", faults: []testutil.Fault{{Status: 400, Times: always}}, wantCalls: 1, wantStatus: 400, wantErr: true},
-		{name: "401 is not retried", faults: []testutil.Fault{{Status: 401, Times: always}}, wantCalls: 1, wantStatus: 401, wantErr: true},
-		{name: "404 is not retried", faults: []testutil.Fault{{Status: 404, Times: always}}, wantCalls: 1, wantStatus: 404, wantErr: true},
-		{name: "recovers after a 503", faults: []testutil.Fault{{Status: 503}}, wantCalls: 2},
-		{name: "recovers after a drop and a 429", faults: []testutil.Fault{{DropConnection: true}, {Status: 429}}, wantCalls: 3},
-		{name: "last error is returned", faults: []testutil.Fault{{Status: 500}, {Status: 502}, {Status: 503}}, wantCalls: 3, wantStatus: 503, wantErr: true},
-		{name: "4xx after a 5xx stops", faults: []testutil.Fault{{Status: 500}, {Status: 401}}, wantCalls: 2, wantStatus: 401, wantErr: true},
-		{name: "no retries", faults: []testutil.Fault{{Status: 503, Times: always}}, opts: []Option{WithRetries(0)}, wantCalls: 1, wantStatus: 503, wantErr: true},
-		{name: "four retries", faults: []testutil.Fault{{Status: 503, Times: always}}, opts: []Option{WithRetries(4)}, wantCalls: 5, wantStatus: 503, wantErr: true},
+		{name: "500", faults: []centralauthtest.Fault{{Status: 500, Times: always}}, wantCalls: 3, wantStatus: 500, wantErr: true},
+		{name: "502", faults: []centralauthtest.Fault{{Status: 502, Times: always}}, wantCalls: 3, wantStatus: 502, wantErr: true},
+		{name: "503", faults: []centralauthtest.Fault{{Status: 503, Times: always}}, wantCalls: 3, wantStatus: 503, wantErr: true},
+		{name: "429", faults: []centralauthtest.Fault{{Status: 429, Times: always}}, wantCalls: 3, wantStatus: 429, wantErr: true},
+		{name: "dropped connection", faults: []centralauthtest.Fault{{DropConnection: true, Times: always}}, wantCalls: 3, wantErr: true},
+		{name: "400 is not retried", faults: []centralauthtest.Fault{{Status: 400, Times: always}}, wantCalls: 1, wantStatus: 400, wantErr: true},
+		{name: "401 is not retried", faults: []centralauthtest.Fault{{Status: 401, Times: always}}, wantCalls: 1, wantStatus: 401, wantErr: true},
+		{name: "404 is not retried", faults: []centralauthtest.Fault{{Status: 404, Times: always}}, wantCalls: 1, wantStatus: 404, wantErr: true},
+		{name: "recovers after a 503", faults: []centralauthtest.Fault{{Status: 503}}, wantCalls: 2},
+		{name: "recovers after a drop and a 429", faults: []centralauthtest.Fault{{DropConnection: true}, {Status: 429}}, wantCalls: 3},
+		{name: "last error is returned", faults: []centralauthtest.Fault{{Status: 500}, {Status: 502}, {Status: 503}}, wantCalls: 3, wantStatus: 503, wantErr: true},
+		{name: "4xx after a 5xx stops", faults: []centralauthtest.Fault{{Status: 500}, {Status: 401}}, wantCalls: 2, wantStatus: 401, wantErr: true},
+		{name: "no retries", faults: []centralauthtest.Fault{{Status: 503, Times: always}}, opts: []Option{WithRetries(0)}, wantCalls: 1, wantStatus: 503, wantErr: true},
+		{name: "four retries", faults: []centralauthtest.Fault{{Status: 503, Times: always}}, opts: []Option{WithRetries(4)}, wantCalls: 5, wantStatus: 503, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := newFake(t)
-			s := fake.IssueSession("ada")
+			s := fake.SignIn("ada@example.com")
 			for _, f := range tt.faults {
 				fake.InjectFault(f)
 			}
@@ -109,7 +110,7 @@ func TestRetryAfter(t *testing.T) {
 			t.Parallel()
 			fake := newFake(t)
 			c, clk := newClient(t, fake, WithRetries(1))
-			fake.InjectFault(testutil.Fault{Status: tt.status, RetryAfter: tt.retryAfter(clk.Now()), Times: 2})
+			fake.InjectFault(centralauthtest.Fault{Status: tt.status, RetryAfter: tt.retryAfter(clk.Now()), Times: 2})
 
 			// No deadline: the 30 s waits would not fit in testCtx's, and
 			// Logout would rightly not wait at all.
@@ -136,7 +137,7 @@ func TestRetryAfter(t *testing.T) {
 
 	t.Run("ignored on a 4xx", func(t *testing.T) {
 		fake := newFake(t)
-		fake.InjectFault(testutil.Fault{Status: 400, RetryAfter: "3"})
+		fake.InjectFault(centralauthtest.Fault{Status: 400, RetryAfter: "3"})
 		c, clk := newClient(t, fake)
 		err := c.Logout(testCtx(t), "tok")
 		if e, ok := errors.AsType[*Error](err); !ok || e.RetryAfter != 0 {
@@ -162,7 +163,7 @@ func TestDeadlineShortcut(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := newFake(t)
-			fake.InjectFault(testutil.Fault{Status: 503, RetryAfter: tt.retryAfter, Times: 100})
+			fake.InjectFault(centralauthtest.Fault{Status: 503, RetryAfter: tt.retryAfter, Times: 100})
 			c, clk := newClient(t, fake)
 			// The test ends long before this real deadline.
 			ctx, cancel := context.WithDeadline(t.Context(), clk.Now().Add(5*time.Second))
@@ -201,7 +202,7 @@ func (c cancellingClock) Sleep(ctx context.Context, d time.Duration) error {
 
 func TestCancelDuringWait(t *testing.T) {
 	fake := newFake(t)
-	fake.InjectFault(testutil.Fault{Status: 503, Times: 100})
+	fake.InjectFault(centralauthtest.Fault{Status: 503, Times: 100})
 	ctx, cancel := context.WithCancel(testCtx(t))
 	defer cancel()
 	c, _ := newClient(t, fake)
@@ -255,7 +256,7 @@ func TestSlowServerDeadline(t *testing.T) {
 	fake := newFake(t)
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	fake.InjectFault(testutil.Fault{Block: release, Times: 100})
+	fake.InjectFault(centralauthtest.Fault{Block: release, Times: 100})
 	c, err := NewClient(testID, testSecret, WithBaseURL(fake.URL())) // the real clock
 	if err != nil {
 		t.Fatal(err)

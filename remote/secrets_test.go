@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/retry"
-	"github.com/centralauth-go/logout/internal/testutil"
 )
 
 // TestErrorsNeverLeakSecrets runs every failure mode against a server that
@@ -30,7 +30,7 @@ func TestErrorsNeverLeakSecrets(t *testing.T) {
 	tests := []struct {
 		name string
 		// setup arranges the failure and returns the base URL to use.
-		setup func(t *testing.T, fake *testutil.CentralAuth, token string) string
+		setup func(t *testing.T, fake *centralauthtest.Server, token string) string
 		// cancelOnSleep cancels the context at the first backoff.
 		cancelOnSleep bool
 		timeout       time.Duration
@@ -38,47 +38,47 @@ func TestErrorsNeverLeakSecrets(t *testing.T) {
 	}{
 		{
 			name: "JSON error echoing everything",
-			setup: func(t *testing.T, fake *testutil.CentralAuth, token string) string {
-				fake.InjectFault(testutil.Fault{Status: 400, Body: jsonEcho(token)})
+			setup: func(t *testing.T, fake *centralauthtest.Server, token string) string {
+				fake.InjectFault(centralauthtest.Fault{Status: 400, Body: jsonEcho(token)})
 				return fake.URL()
 			},
 			wantRedacted: true,
 		},
 		{
 			name: "plain body echoing everything",
-			setup: func(t *testing.T, fake *testutil.CentralAuth, token string) string {
-				fake.InjectFault(testutil.Fault{Status: 400, Body: "token=" + token + "\nsecret=" + testSecret + "\nAuthorization: Basic " + testCreds()})
+			setup: func(t *testing.T, fake *centralauthtest.Server, token string) string {
+				fake.InjectFault(centralauthtest.Fault{Status: 400, Body: "token=" + token + "\nsecret=" + testSecret + "\nAuthorization: Basic " + testCreds()})
 				return fake.URL()
 			},
 			wantRedacted: true,
 		},
 		{
 			name: "token past the 512-byte cut",
-			setup: func(t *testing.T, fake *testutil.CentralAuth, token string) string {
-				fake.InjectFault(testutil.Fault{Status: 400, Body: strings.Repeat("a", 500) + token})
+			setup: func(t *testing.T, fake *centralauthtest.Server, token string) string {
+				fake.InjectFault(centralauthtest.Fault{Status: 400, Body: strings.Repeat("a", 500) + token})
 				return fake.URL()
 			},
 			wantRedacted: true,
 		},
 		{
 			name: "wrong credentials",
-			setup: func(t *testing.T, fake *testutil.CentralAuth, token string) string {
-				fake.InjectFault(testutil.Fault{Status: 401})
+			setup: func(t *testing.T, fake *centralauthtest.Server, token string) string {
+				fake.InjectFault(centralauthtest.Fault{Status: 401})
 				return fake.URL()
 			},
 		},
 		{
 			name: "5xx echo after retries",
-			setup: func(t *testing.T, fake *testutil.CentralAuth, token string) string {
-				fake.InjectFault(testutil.Fault{Status: 503, Body: jsonEcho(token), Times: 3})
+			setup: func(t *testing.T, fake *centralauthtest.Server, token string) string {
+				fake.InjectFault(centralauthtest.Fault{Status: 503, Body: jsonEcho(token), Times: 3})
 				return fake.URL()
 			},
 			wantRedacted: true,
 		},
 		{
 			name: "cancelled during the backoff",
-			setup: func(t *testing.T, fake *testutil.CentralAuth, token string) string {
-				fake.InjectFault(testutil.Fault{Status: 503, Body: jsonEcho(token), Times: 3})
+			setup: func(t *testing.T, fake *centralauthtest.Server, token string) string {
+				fake.InjectFault(centralauthtest.Fault{Status: 503, Body: jsonEcho(token), Times: 3})
 				return fake.URL()
 			},
 			cancelOnSleep: true,
@@ -86,24 +86,24 @@ func TestErrorsNeverLeakSecrets(t *testing.T) {
 		},
 		{
 			name: "dropped connection",
-			setup: func(t *testing.T, fake *testutil.CentralAuth, token string) string {
-				fake.InjectFault(testutil.Fault{DropConnection: true, Times: 3})
+			setup: func(t *testing.T, fake *centralauthtest.Server, token string) string {
+				fake.InjectFault(centralauthtest.Fault{DropConnection: true, Times: 3})
 				return fake.URL()
 			},
 		},
 		{
 			name: "deadline",
-			setup: func(t *testing.T, fake *testutil.CentralAuth, token string) string {
+			setup: func(t *testing.T, fake *centralauthtest.Server, token string) string {
 				release := make(chan struct{})
 				t.Cleanup(func() { close(release) })
-				fake.InjectFault(testutil.Fault{Block: release})
+				fake.InjectFault(centralauthtest.Fault{Block: release})
 				return fake.URL()
 			},
 			timeout: 50 * time.Millisecond,
 		},
 		{
 			name: "connection refused",
-			setup: func(t *testing.T, fake *testutil.CentralAuth, token string) string {
+			setup: func(t *testing.T, fake *centralauthtest.Server, token string) string {
 				l, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					t.Fatal(err)
@@ -115,7 +115,7 @@ func TestErrorsNeverLeakSecrets(t *testing.T) {
 		},
 		{
 			name: "malformed response quoting the request",
-			setup: func(t *testing.T, fake *testutil.CentralAuth, token string) string {
+			setup: func(t *testing.T, fake *centralauthtest.Server, token string) string {
 				return echoingServer(t)
 			},
 			wantRedacted: true,
@@ -125,7 +125,7 @@ func TestErrorsNeverLeakSecrets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := newFake(t)
-			token := fake.IssueSession("ada").AccessToken
+			token := fake.SignIn("ada@example.com").AccessToken
 			base := tt.setup(t, fake, token)
 
 			ctx, cancel := context.WithCancel(testCtx(t))

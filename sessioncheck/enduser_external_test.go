@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
 	"github.com/centralauth-go/logout/sessioncheck"
@@ -68,11 +68,7 @@ func TestSessionCheckWarnsOfAnUntrustedProxy(t *testing.T) {
 // CentralAuth.
 func TestSessionCheckSendsTheEndUser(t *testing.T) {
 	const origin = "https://app.example"
-	fake, err := testutil.NewCentralAuth("id", "secret", testutil.WithAppDomains(origin))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fake.Close)
+	fake := centralauthtest.Start(t, "id", "secret", centralauthtest.WithAppDomains(origin))
 	rc, err := remote.NewClient("id", "secret", remote.WithBaseURL(fake.URL()), remote.WithAppOrigin(origin))
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +82,7 @@ func TestSessionCheckSendsTheEndUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	if err := store.Save(rec, &session.Session{AccessToken: fake.IssueSession("ada").AccessToken}); err != nil {
+	if err := store.Save(rec, &session.Session{AccessToken: fake.SignIn("ada@example.com").AccessToken}); err != nil {
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest(http.MethodGet, origin+"/", nil)

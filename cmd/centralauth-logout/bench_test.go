@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testenv"
-	"github.com/centralauth-go/logout/internal/testutil"
 )
 
 // BenchmarkCommand is the command's throughput target: 20,000 tokens
@@ -21,14 +21,14 @@ import (
 // reported too (maxrss-KiB).
 func BenchmarkCommand(b *testing.B) {
 	const n, workers = 20_000, 32
-	ca, err := testutil.NewCentralAuth(testID, testSecret)
+	ca, err := centralauthtest.NewServer(testID, testSecret)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer ca.Close()
 	tokens := make([]string, n)
 	for i := range tokens {
-		tokens[i] = ca.IssueSession("u" + strconv.Itoa(i)).AccessToken
+		tokens[i] = ca.SignIn("u" + strconv.Itoa(i)).AccessToken
 	}
 	path := filepath.Join(b.TempDir(), "tokens")
 	if err := os.WriteFile(path, []byte(strings.Join(tokens, "\n")+"\n"), 0o600); err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
 
@@ -35,9 +36,9 @@ var binary = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-func newFake(t *testing.T) *testutil.CentralAuth {
+func newFake(t *testing.T) *centralauthtest.Server {
 	t.Helper()
-	ca, err := testutil.NewCentralAuth(testID, testSecret)
+	ca, err := centralauthtest.NewServer(testID, testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func newFake(t *testing.T) *testutil.CentralAuth {
 	return ca
 }
 
-func fakeEnv(ca *testutil.CentralAuth) map[string]string {
+func fakeEnv(ca *centralauthtest.Server) map[string]string {
 	return map[string]string{envClientID: testID, envSecret: testSecret, envBaseURL: ca.URL()}
 }
 
@@ -102,7 +103,7 @@ func TestEndToEnd(t *testing.T) {
 	for i := range 1000 {
 		tok := "eyJ.never.issued" + strconv.Itoa(i)
 		if i%20 != 0 {
-			tok = ca.IssueSession("user" + strconv.Itoa(i)).AccessToken
+			tok = ca.SignIn("user" + strconv.Itoa(i)).AccessToken
 		}
 		tokens = append(tokens, tok)
 		lineNo++
@@ -113,8 +114,8 @@ func TestEndToEnd(t *testing.T) {
 	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ca.InjectFault(testutil.Fault{Status: 503, Times: 20})
-	ca.InjectFault(testutil.Fault{Status: 429, RetryAfter: "1", Times: 2})
+	ca.InjectFault(centralauthtest.Fault{Status: 503, Times: 20})
+	ca.InjectFault(centralauthtest.Fault{Status: 429, RetryAfter: "1", Times: 2})
 
 	code, stdout, stderr := runProcess(t, fakeEnv(ca), "", "-json", "-c", "8", path)
 
@@ -170,7 +171,7 @@ func TestEndToEnd(t *testing.T) {
 	calls := ca.Calls()
 	for _, c := range calls {
 		if c.Status == 200 {
-			accepted[c.Body]++
+			accepted[c.SessionID]++
 		}
 		if c.Status == 429 {
 			pauses = append(pauses, c.At)
@@ -289,7 +290,7 @@ func TestConfigurationErrors(t *testing.T) {
 
 func TestDryRunSendsNothing(t *testing.T) {
 	ca := newFake(t)
-	s := ca.IssueSession("ada")
+	s := ca.SignIn("ada")
 	code, _, stderr := runProcess(t, fakeEnv(ca), s.AccessToken+"\nnot a token\n", "-dry-run")
 	if code != exitFailed || !strings.Contains(stderr, "dry run: 2 lines: 1 tokens would be sent, 1 skipped") || !strings.Contains(stderr, "-:2: not a token") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
@@ -305,9 +306,9 @@ func TestInterrupt(t *testing.T) {
 	ca := newFake(t)
 	var in strings.Builder
 	for i := range 200 {
-		in.WriteString(ca.IssueSession("u"+strconv.Itoa(i)).AccessToken + "\n")
+		in.WriteString(ca.SignIn("u"+strconv.Itoa(i)).AccessToken + "\n")
 	}
-	ca.InjectFault(testutil.Fault{Delay: 300 * time.Millisecond, Times: 1000}) // slow, then answers
+	ca.InjectFault(centralauthtest.Fault{Delay: 300 * time.Millisecond, Times: 1000}) // slow, then answers
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +353,7 @@ func TestRateCeiling(t *testing.T) {
 	ca := newFake(t)
 	var in strings.Builder
 	for i := range 10 {
-		in.WriteString(ca.IssueSession("u"+strconv.Itoa(i)).AccessToken + "\n")
+		in.WriteString(ca.SignIn("u"+strconv.Itoa(i)).AccessToken + "\n")
 	}
 	code, _, stderr := runProcess(t, fakeEnv(ca), in.String(), "-c", "8", "-rate", "20")
 	if code != exitOK {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/redistest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/outbox"
@@ -35,14 +36,14 @@ func TestOutboxStatsAndDrain(t *testing.T) {
 	}
 	var tokens []string
 	for i := range 5 {
-		tok := ca.IssueSession("u" + string(rune('a'+i))).AccessToken
+		tok := ca.SignIn("u" + string(rune('a'+i))).AccessToken
 		tokens = append(tokens, tok)
 		if err := app.Enqueue(t.Context(), tok); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The outage: every first attempt fails.
-	ca.InjectFault(testutil.Fault{Status: 503, Times: 5})
+	ca.InjectFault(centralauthtest.Fault{Status: 503, Times: 5})
 	if err := app.Drain(t.Context()); err != nil {
 		t.Fatal(err)
 	}

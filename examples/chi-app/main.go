@@ -7,8 +7,12 @@
 //
 // Settings come from the environment (see docs/example-app.md):
 // CENTRALAUTH_BASE_URL, CENTRALAUTH_CLIENT_ID, CENTRALAUTH_CLIENT_SECRET,
-// SESSION_HASH_KEY, SESSION_ENCRYPTION_KEY, REDIS_URL, ADDR (App A) and
-// ADDR_B (App B). Ctrl-C shuts everything down gracefully.
+// SESSION_HASH_KEY, SESSION_ENCRYPTION_KEY, REDIS_URL, ADDR (App A),
+// ADDR_B (App B) and CENTRALAUTH_FAKE_ADDR (the embedded CentralAuth).
+// Ctrl-C shuts everything down gracefully.
+//
+// The example imports nothing internal to the repository: copy this
+// directory without its tests, give it a module of its own, and it builds.
 package main
 
 import (

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/redistest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/middleware"
@@ -62,7 +63,7 @@ type cluster struct {
 	t        *testing.T
 	backend  backend
 	set      settings
-	ca       *testutil.CentralAuth
+	ca       *centralauthtest.Server
 	redis    *redistest.Server // nil for memory
 	memList  *session.MemoryRevocations
 	memQueue *outbox.MemoryQueue
@@ -83,11 +84,7 @@ func newCluster(t *testing.T, b backend, set settings) *cluster {
 	if set.remoteTimeout == 0 {
 		set.remoteTimeout = 3 * time.Second
 	}
-	ca, err := testutil.NewCentralAuth(clientID, clientSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ca.Close)
+	ca := centralauthtest.Start(t, clientID, clientSecret)
 	c := &cluster{t: t, backend: b, set: set, ca: ca, logs: &testutil.Buffer{}}
 	c.logger = slog.New(slog.NewTextHandler(c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	transport := http.DefaultTransport.(*http.Transport).Clone()
@@ -187,7 +184,7 @@ func (c *cluster) newInstance(name string) *instance {
 
 // user is a signed-in user: a CentralAuth session and the app's cookie.
 type user struct {
-	ca     testutil.Session
+	ca     centralauthtest.Session
 	id     string // the app's session ID
 	cookie string // "name=value", as a browser would send it
 }
@@ -196,7 +193,7 @@ type user struct {
 // callback would.
 func (in *instance) login(name string) user {
 	in.c.t.Helper()
-	s := in.c.ca.IssueSession(name)
+	s := in.c.ca.SignIn(name)
 	sess := &session.Session{AccessToken: s.AccessToken, IDToken: s.IDToken}
 	rec := httptest.NewRecorder()
 	if err := in.store.Save(rec, sess); err != nil {
@@ -349,12 +346,13 @@ func (c *cluster) allInactive(users []user) bool {
 	return true
 }
 
-// accepted counts, per token, the logouts CentralAuth answered 200.
+// accepted counts, per CentralAuth session, the logouts CentralAuth
+// answered 200.
 func (c *cluster) accepted() map[string]int {
 	n := map[string]int{}
 	for _, call := range c.ca.Calls() {
-		if call.Path == testutil.LogoutPath && call.Status == http.StatusOK {
-			n[call.Body]++
+		if call.Path == "/api/v1/logout" && call.Status == http.StatusOK {
+			n[call.SessionID]++
 		}
 	}
 	return n

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/session"
@@ -37,7 +38,7 @@ func TestThousandConcurrentLogouts(t *testing.T) {
 			for i := range us {
 				us[i] = ins[i%2].login(fmt.Sprint("user", i))
 			}
-			c.ca.InjectFault(testutil.Fault{Status: http.StatusServiceUnavailable, Times: failures})
+			c.ca.InjectFault(centralauthtest.Fault{Status: http.StatusServiceUnavailable, Times: failures})
 
 			start := make(chan struct{})
 			var wg sync.WaitGroup
@@ -78,7 +79,7 @@ func TestThousandConcurrentLogouts(t *testing.T) {
 				t.Fatalf("%d delivered at once and %d queued, want %d in all with %d queued", direct, queued, users, failures)
 			}
 
-			c.ca.InjectFault(testutil.Fault{Status: http.StatusServiceUnavailable, Times: workerFailures})
+			c.ca.InjectFault(centralauthtest.Fault{Status: http.StatusServiceUnavailable, Times: workerFailures})
 			for _, in := range ins {
 				in.startWorker()
 				in.startWorker()
@@ -96,7 +97,7 @@ func TestThousandConcurrentLogouts(t *testing.T) {
 			}
 			accepted := c.accepted()
 			for i, u := range us {
-				if n := accepted[u.ca.AccessToken]; n != 1 {
+				if n := accepted[u.ca.ID]; n != 1 {
 					t.Fatalf("user %d's logout accepted %d times, want once", i, n)
 				}
 			}

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/session"
@@ -51,7 +52,7 @@ func testRedisOutage(t *testing.T, down func(*testing.T, *cluster)) {
 	ins := []*instance{a, b}
 
 	// CentralAuth is down while five users log out: five queued logouts.
-	c.ca.InjectFault(testutil.Fault{Status: http.StatusServiceUnavailable, Times: queued})
+	c.ca.InjectFault(centralauthtest.Fault{Status: http.StatusServiceUnavailable, Times: queued})
 	var us []user
 	for i := range queued {
 		in := ins[i%2]
@@ -117,7 +118,7 @@ func testRedisOutage(t *testing.T, down func(*testing.T, *cluster)) {
 	// Redis comes back. Hold the first two deliveries at CentralAuth, so
 	// that the queue can be seen whole before it drains.
 	hold := make(chan struct{})
-	c.ca.InjectFault(testutil.Fault{Block: hold, Times: 2})
+	c.ca.InjectFault(centralauthtest.Fault{Block: hold, Times: 2})
 	callsBefore := len(c.ca.Calls())
 	c.redis.Restart()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -143,8 +144,8 @@ func testRedisOutage(t *testing.T, down func(*testing.T, *cluster)) {
 	}
 	accepted := c.accepted()
 	for i, u := range us {
-		if accepted[u.ca.AccessToken] != 1 {
-			t.Fatalf("user %d's logout accepted %d times, want once", i, accepted[u.ca.AccessToken])
+		if accepted[u.ca.ID] != 1 {
+			t.Fatalf("user %d's logout accepted %d times, want once", i, accepted[u.ca.ID])
 		}
 	}
 	// The revocations made before the outage survived it too.

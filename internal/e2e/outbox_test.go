@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/middleware"
 )
@@ -26,7 +27,7 @@ func TestQueuedLogoutsAreDeliveredAfterAnOutage(t *testing.T) {
 			if b.redis {
 				ins = append(ins, c.newInstance("B"))
 			}
-			c.ca.InjectFault(testutil.Fault{Status: http.StatusServiceUnavailable, Times: users + outboxFails})
+			c.ca.InjectFault(centralauthtest.Fault{Status: http.StatusServiceUnavailable, Times: users + outboxFails})
 
 			var us []user
 			for i := range users {
@@ -58,7 +59,7 @@ func TestQueuedLogoutsAreDeliveredAfterAnOutage(t *testing.T) {
 
 			accepted := c.accepted()
 			for i, u := range us {
-				if n := accepted[u.ca.AccessToken]; n != 1 {
+				if n := accepted[u.ca.ID]; n != 1 {
 					t.Errorf("user %d's logout accepted %d times, want exactly once", i, n)
 				}
 			}
@@ -88,7 +89,7 @@ func TestEntryOfADeadWorkerIsDeliveredAfterTheVisibilityTimeout(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			c := newCluster(t, b, settings{lease: lease})
 			a, other := c.newInstance("A"), c.newInstance("B") // memory: two outboxes on one queue
-			c.ca.InjectFault(testutil.Fault{Status: http.StatusServiceUnavailable})
+			c.ca.InjectFault(centralauthtest.Fault{Status: http.StatusServiceUnavailable})
 			u := a.login("carol")
 			wantLoggedOut(t, a.logout(u))
 			if ev, _ := a.event(u); ev.Remote != middleware.RemoteQueued {
@@ -98,7 +99,7 @@ func TestEntryOfADeadWorkerIsDeliveredAfterTheVisibilityTimeout(t *testing.T) {
 			// Worker A's delivery hangs at CentralAuth until A dies.
 			hold := make(chan struct{})
 			t.Cleanup(func() { close(hold) })
-			c.ca.InjectFault(testutil.Fault{Block: hold})
+			c.ca.InjectFault(centralauthtest.Fault{Block: hold})
 			wa := a.startWorker()
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
@@ -135,7 +136,7 @@ func TestEntryOfADeadWorkerIsDeliveredAfterTheVisibilityTimeout(t *testing.T) {
 				t.Fatalf("B claimed the entry %v after A, before the %v visibility timeout", gap, lease)
 			}
 			calls := c.ca.Calls()
-			if len(calls) != 3 || calls[1].Status != 0 || calls[2].Status != http.StatusOK || calls[2].Body != u.ca.AccessToken {
+			if len(calls) != 3 || calls[1].Status != 0 || calls[2].Status != http.StatusOK || calls[2].SessionID != u.ca.ID {
 				t.Fatalf("calls to CentralAuth %v, want: 503 (handler), none (A, killed), 200 (B)", statuses(calls))
 			}
 			if n := c.wire.maxConcurrent(); n != 1 {
@@ -149,7 +150,7 @@ func TestEntryOfADeadWorkerIsDeliveredAfterTheVisibilityTimeout(t *testing.T) {
 	}
 }
 
-func statuses(calls []testutil.Call) []int {
+func statuses(calls []centralauthtest.Call) []int {
 	var out []int
 	for _, c := range calls {
 		out = append(out, c.Status)

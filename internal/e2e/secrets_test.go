@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
 
@@ -27,7 +28,7 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 			}
 			// user0 goes through at once; the other three are queued.
 			wantLoggedOut(t, a.logout(us[0]))
-			c.ca.InjectFault(testutil.Fault{Status: http.StatusServiceUnavailable, Times: 3})
+			c.ca.InjectFault(centralauthtest.Fault{Status: http.StatusServiceUnavailable, Times: 3})
 			for _, u := range us[1:] {
 				wantLoggedOut(t, a.logout(u))
 			}
@@ -76,7 +77,7 @@ func TestNoSecretInRedisOrLogs(t *testing.T) {
 				}
 				wantDelivered, wantDropped = 1, 2
 			}
-			c.ca.InjectFault(testutil.Fault{Status: http.StatusBadRequest, Body: `{"errorCode":"tokenInvalid","message":"bad"}`})
+			c.ca.InjectFault(centralauthtest.Fault{Status: http.StatusBadRequest, Body: `{"errorCode":"tokenInvalid","message":"bad"}`})
 			a.startWorker()
 			testutil.WaitFor(t, 10*time.Second, "the queue to drain", func() bool {
 				s := a.stats()

@@ -90,7 +90,7 @@ func (c *client) login(ctx context.Context) (*http.Cookie, error) {
 		return nil, err
 	}
 	if !reLoggedIn.MatchString(page) {
-		form := url.Values{"user": {fmt.Sprintf("load-%d", c.id)}}
+		form := url.Values{"email": {fmt.Sprintf("load-%d@example.com", c.id)}}
 		for _, m := range reHidden.FindAllStringSubmatch(page, -1) {
 			form.Set(m[1], html.UnescapeString(m[2]))
 		}

@@ -116,7 +116,12 @@ func run(args []string, out io.Writer) error {
 	res.print(out)
 
 	if running != nil && running.CentralAuth != nil {
-		active := running.CentralAuth.ActiveCount()
+		active := 0
+		for s := range running.CentralAuth.Sessions() {
+			if s.Active {
+				active++
+			}
+		}
 		if o.mode == "everywhere" {
 			fmt.Fprintf(out, "CentralAuth sessions still active: %d\n", active)
 			res.stillActive += active

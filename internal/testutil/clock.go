@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Clock is a fake clock for the fake CentralAuth, and for the code under
-// test where synctest cannot reach it (a real loopback network). Time stands still until Advance or
+// Clock is a fake clock for the code under test where synctest cannot
+// reach it (a real loopback network). Time stands still until Advance or
 // Sleep moves it, and Sleep records the wait and returns at once, so code
 // that backs off can be tested without real waiting. It is safe for
 // concurrent use.

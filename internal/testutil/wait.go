@@ -2,22 +2,15 @@ package testutil
 
 import (
 	"fmt"
+	"testing"
 	"time"
 )
-
-// TB is the part of testing.TB that WaitFor needs. It is an interface of
-// its own so that this package does not import testing: the example app
-// links it.
-type TB interface {
-	Helper()
-	Fatal(args ...any)
-}
 
 // WaitFor polls cond every few milliseconds until it holds, and fails the
 // test after d, saying what it waited for and, if given, the state that
 // each describe function reports. Tests wait on conditions with it instead
 // of sleeping.
-func WaitFor(t TB, d time.Duration, what string, cond func() bool, describe ...func() string) {
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool, describe ...func() string) {
 	t.Helper()
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -15,7 +16,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/login"
 	"github.com/centralauth-go/logout/middleware"
 	"github.com/centralauth-go/logout/outbox"
@@ -54,8 +55,7 @@ func (m mount) String() string {
 
 // sessionLister is the embedded CentralAuth, as the demo page lists it.
 type sessionLister interface {
-	RecentSessions(n int) (recent []testutil.Session, total int)
-	SessionByToken(token string) (testutil.Session, bool)
+	Sessions() iter.Seq[centralauthtest.Session]
 }
 
 // appConfig is what one app of the example needs.

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
 
@@ -104,7 +105,7 @@ func TestBrowserLogoutEverywhere(t *testing.T) {
 	waitState(t, tab, "logged-in")
 	click(t, tab, "#logout-everywhere")
 	waitState(t, tab, "logged-out")
-	if s := d.ca.Sessions(); len(s) != 1 || s[0].Active {
+	if s := slices.Collect(d.ca.Sessions()); len(s) != 1 || s[0].Active {
 		t.Fatalf("CentralAuth sessions: %s; want the one session ended", d.sessionStates())
 	}
 
@@ -145,8 +146,8 @@ func TestBrowserCentralAuthOutage(t *testing.T) {
 		t.Fatal("no cookie after login")
 	}
 
-	d.ca.InjectFault(testutil.Fault{Status: http.StatusServiceUnavailable, Times: 6})
-	d.ca.InjectFault(testutil.Fault{DropConnection: true, Times: 1 << 20})
+	d.ca.InjectFault(centralauthtest.Fault{Status: http.StatusServiceUnavailable, Times: 6})
+	d.ca.InjectFault(centralauthtest.Fault{DropConnection: true, Times: 1 << 20})
 	testutil.WaitFor(t, 10*time.Second, "App B to say its answer is stale", func() bool {
 		open(t, tab, d.b+"/")
 		return stateOf(t, tab) == "logged-in" && strings.Contains(pageText(t, tab), "stale")
@@ -171,7 +172,7 @@ func TestBrowserCentralAuthOutage(t *testing.T) {
 		t.Fatalf("App B is back with another cookie: %v", c)
 	}
 	for _, call := range d.ca.Calls() {
-		if call.Path == testutil.LogoutPath {
+		if call.Path == "/api/v1/logout" {
 			t.Fatalf("the outage led to a logout call: %+v", call)
 		}
 	}
@@ -313,7 +314,7 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 	waitState(t, tab, "logged-out")
 	open(t, tab, d.b+"/")
 	waitState(t, tab, "logged-out")
-	if s := d.ca.Sessions(); len(s) != 1 || s[0].Active {
+	if s := slices.Collect(d.ca.Sessions()); len(s) != 1 || s[0].Active {
 		t.Errorf("CentralAuth sessions: %s; want the one session ended", d.sessionStates())
 	}
 	checkScriptOff() // still off at the end

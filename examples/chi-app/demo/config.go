@@ -22,6 +22,7 @@ const (
 	envEncryptionKey = "SESSION_ENCRYPTION_KEY"
 	envAddr          = "ADDR"
 	envAddrB         = "ADDR_B"
+	envFakeAddr      = "CENTRALAUTH_FAKE_ADDR"
 	envRedisURL      = "REDIS_URL"
 )
 
@@ -29,6 +30,7 @@ const (
 const (
 	defaultAddrA    = "127.0.0.1:8080"
 	defaultAddrB    = "127.0.0.1:8081"
+	defaultFakeAddr = "127.0.0.1:0"
 	demoClientID    = "chi-app-demo"
 	minHashKeyBytes = 32
 )
@@ -48,6 +50,8 @@ type config struct {
 	HashKey, EncryptionKey []byte
 	// AddrA and AddrB are the TCP addresses of App A and App B.
 	AddrA, AddrB string
+	// FakeAddr is the embedded CentralAuth's TCP address, in demo mode.
+	FakeAddr string
 	// GeneratedKeys says that demo mode made random session keys, so
 	// sessions do not survive a restart.
 	GeneratedKeys bool
@@ -152,6 +156,18 @@ func parseConfig(lookup func(string) (string, bool)) (config, error) {
 	if c.AddrB == "" {
 		c.AddrB = defaultAddrB
 	}
+	c.FakeAddr = get(envFakeAddr)
+	switch {
+	case c.FakeAddr != "" && !demo:
+		bad(envFakeAddr, "applies only to the embedded CentralAuth; unset it, or unset %s", envBaseURL)
+	case c.FakeAddr == "":
+		c.FakeAddr = defaultFakeAddr
+	default:
+		if problem := checkAddr(c.FakeAddr, true); problem != "" {
+			bad(envFakeAddr, "%s", problem)
+		}
+	}
+
 	okA, okB := true, true
 	if problem := checkAddr(c.AddrA, demo); problem != "" {
 		bad(envAddr, "%s", problem)

@@ -183,6 +183,27 @@ func TestParseConfig(t *testing.T) {
 		{name: "demo on localhost and ::1", env: map[string]string{envAddr: "localhost:8080", envAddrB: "[::1]:8081"}},
 		{name: "demo off loopback", env: map[string]string{envAddr: "192.0.2.7:8080"}, wantVars: []string{envAddr}},
 		{
+			name: "the embedded CentralAuth on a free port by default",
+			env:  map[string]string{},
+			check: func(t *testing.T, c config) {
+				if c.FakeAddr != "127.0.0.1:0" {
+					t.Errorf("FakeAddr = %q, want 127.0.0.1:0", c.FakeAddr)
+				}
+			},
+		},
+		{
+			name: "the embedded CentralAuth pinned",
+			env:  map[string]string{envFakeAddr: " 127.0.0.1:9090 "},
+			check: func(t *testing.T, c config) {
+				if c.FakeAddr != "127.0.0.1:9090" {
+					t.Errorf("FakeAddr = %q, want 127.0.0.1:9090", c.FakeAddr)
+				}
+			},
+		},
+		{name: "the embedded CentralAuth off loopback", env: map[string]string{envFakeAddr: "192.0.2.7:9090"}, wantVars: []string{envFakeAddr}},
+		{name: "the embedded CentralAuth's address malformed", env: map[string]string{envFakeAddr: "9090"}, wantVars: []string{envFakeAddr}},
+		{name: "the embedded CentralAuth's address with a real one", env: with(real, envFakeAddr, "127.0.0.1:9090"), wantVars: []string{envFakeAddr}},
+		{
 			name: "Redis URL",
 			env:  map[string]string{envRedisURL: "redis://:pw-secret@127.0.0.1:6379/2"},
 			check: func(t *testing.T, c config) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
 
@@ -17,25 +18,36 @@ import (
 // it: an embedded CentralAuth and App A and App B on loopback ports that
 // the test picked.
 type demo struct {
-	ca   *testutil.CentralAuth
+	ca   *centralauthtest.Server
 	a, b string           // the apps' URLs
 	logs *testutil.Buffer // every log line of both apps
 }
 
 // startDemo starts the example's CentralAuth and apps, all stopped when
-// the test ends. edit, if given, changes an app's configuration first.
+// the test ends, which fails if an app broke CentralAuth's contract. edit,
+// if given, changes an app's configuration first.
 func startDemo(t *testing.T, edit ...func(*appConfig)) *demo {
+	t.Helper()
+	return newDemo(t, true, edit...)
+}
+
+// newDemo is startDemo, with strict false for a test that makes an app
+// break CentralAuth's contract on purpose, such as by replaying a code.
+func newDemo(t *testing.T, strict bool, edit ...func(*appConfig)) *demo {
 	t.Helper()
 	cfg, err := parseConfig(env(nil)) // the defaults: demo mode, random keys
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := testutil.NewCentralAuth(cfg.ClientID, cfg.ClientSecret)
-	if err != nil {
-		t.Fatal(err)
+	var ca *centralauthtest.Server
+	if strict {
+		ca = centralauthtest.Start(t, cfg.ClientID, cfg.ClientSecret)
+	} else {
+		if ca, err = centralauthtest.NewServer(cfg.ClientID, cfg.ClientSecret); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(ca.Close)
 	}
-	t.Cleanup(ca.Close)
-
 	d := &demo{ca: ca, logs: &testutil.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), d.logs), nil))
 	lnA, lnB := listen(t), listen(t)
@@ -84,7 +96,7 @@ func serve(t *testing.T, h http.Handler, ln net.Listener) {
 // that none is ever shown or logged whole.
 func (d *demo) tokens() []string {
 	var out []string
-	for _, s := range d.ca.Sessions() {
+	for s := range d.ca.Sessions() {
 		out = append(out, s.AccessToken, s.IDToken)
 	}
 	return out
@@ -94,12 +106,12 @@ func (d *demo) tokens() []string {
 // message, without their tokens.
 func (d *demo) sessionStates() string {
 	var out []string
-	for _, s := range d.ca.Sessions() {
+	for s := range d.ca.Sessions() {
 		state := "active"
 		if !s.Active {
 			state = "ended"
 		}
-		out = append(out, s.ID+" of "+s.User+" "+state)
+		out = append(out, s.ID+" of "+s.Email+" "+state)
 	}
 	if out == nil {
 		return "none"

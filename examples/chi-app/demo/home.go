@@ -37,9 +37,7 @@ func (a *app) status(r *http.Request) status {
 		token := cmp.Or(cs.Session.AccessToken, cs.Session.IDToken)
 		st := status{LoggedIn: true, User: cs.User.Email, AppSession: cs.Session.ID, TokenPrefix: tokenPrefix(token)}
 		if a.cfg.Demo != nil {
-			if s, ok := a.cfg.Demo.SessionByToken(token); ok {
-				st.CentralAuthSession = s.ID
-			}
+			st.CentralAuthSession = demoSessionOf(a.cfg.Demo, token)
 		}
 		if cs.Stale {
 			st.Warning = "CentralAuth could not be asked just now; showing its answer from " +
@@ -73,27 +71,49 @@ func tokenPrefix(token string) string {
 // maxListedSessions bounds the demo's list of CentralAuth sessions.
 const maxListedSessions = 20
 
+// maxSearchedSessions bounds how many of the embedded CentralAuth's
+// sessions, newest first, a page looks through for the visitor's own: under
+// load there are thousands, and the visitor's is among the newest.
+const maxSearchedSessions = 1000
+
+// demoSessionOf returns the ID of the embedded CentralAuth's session of
+// token, or "" if it is not among the newest maxSearchedSessions.
+func demoSessionOf(demo sessionLister, token string) string {
+	n := 0
+	for s := range demo.Sessions() {
+		if s.AccessToken == token || s.IDToken == token {
+			return s.ID
+		}
+		if n++; n == maxSearchedSessions {
+			break
+		}
+	}
+	return ""
+}
+
 // sessionRow is one line of the demo's list of CentralAuth sessions.
 type sessionRow struct {
-	ID, User, TokenPrefix string
-	Active                bool
-	Created, Ended        string
-	Mine                  bool // the session this browser is logged in with
+	ID, Email, TokenPrefix string
+	Active                 bool
+	Created, Ended         string
+	Mine                   bool // the session this browser is logged in with
 }
 
 // homeData is everything the home page shows.
 func (a *app) homeData(st status) any {
 	var rows []sessionRow
-	var more int
+	var more bool
 	if a.cfg.Demo != nil {
 		// Newest first, and only the newest few: under load there are
 		// thousands, and the one just made is the one to look at.
-		recent, total := a.cfg.Demo.RecentSessions(maxListedSessions)
-		more = total - len(recent)
-		for _, s := range recent {
+		for s := range a.cfg.Demo.Sessions() {
+			if len(rows) == maxListedSessions {
+				more = true
+				break
+			}
 			row := sessionRow{
 				ID:          s.ID,
-				User:        s.User,
+				Email:       s.Email,
 				TokenPrefix: tokenPrefix(s.AccessToken),
 				Active:      s.Active,
 				Created:     s.CreatedAt.Local().Format(time.TimeOnly),
@@ -115,7 +135,7 @@ func (a *app) homeData(st status) any {
 		Demo                            bool
 		Status                          status
 		Sessions                        []sessionRow
-		MoreSessions                    int
+		MoreSessions                    bool
 	}{
 		App: a.cfg.Name, Mount: a.cfg.Mount.String(), OtherName: a.cfg.OtherName, OtherURL: a.cfg.OtherURL,
 		CookieName: a.cfg.CookieName, CookiePath: cookiePath,

@@ -101,17 +101,17 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 <h2>Embedded CentralAuth (demo) at <code>{{.CentralAuthURL}}</code></h2>
 {{- if .Sessions}}
 <table id="sessions">
-<thead><tr><th>Session</th><th>User</th><th>Token</th><th>Created</th><th>State</th></tr></thead>
+<thead><tr><th>Session</th><th>Email</th><th>Token</th><th>Created</th><th>State</th></tr></thead>
 <tbody>
 {{- range .Sessions}}
 <tr data-session-id="{{.ID}}" data-active="{{.Active}}"{{if .Mine}} class="mine"{{end}}>
-<td class="mono">{{.ID}}</td><td>{{.User}}</td><td class="mono">{{.TokenPrefix}}</td><td>{{.Created}}</td>
+<td class="mono">{{.ID}}</td><td>{{.Email}}</td><td class="mono">{{.TokenPrefix}}</td><td>{{.Created}}</td>
 <td>{{if .Active}}<span class="active">active</span>{{else}}<span class="ended">ended {{.Ended}}</span>{{end}}</td>
 </tr>
 {{- end}}
 </tbody>
 </table>
-{{- if .MoreSessions}}<p id="more-sessions">and {{.MoreSessions}} older sessions.</p>{{end}}
+{{- if .MoreSessions}}<p id="more-sessions">The newest {{len .Sessions}} sessions; there are older ones.</p>{{end}}
 {{- else}}
 <p id="no-sessions">No sessions yet: log in.</p>
 {{- end}}

@@ -7,23 +7,20 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 )
 
 // startReal runs the example as a user with their own organization would:
 // CENTRALAUTH_BASE_URL and the credentials set, so no embedded CentralAuth
 // and no demo code path. The organization is a fake of its own, on its
 // own port.
-func startReal(t *testing.T) (*Running, *testutil.CentralAuth) {
+func startReal(t *testing.T) (*Running, *centralauthtest.Server) {
 	t.Helper()
-	org, err := testutil.NewCentralAuth("acme-app", "acme-s3cret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(org.Close)
+	org := centralauthtest.Start(t, "acme-app", "acme-s3cret")
 	rn, err := Start(env(map[string]string{
 		envBaseURL: org.URL(), envClientID: "acme-app", envClientSecret: "acme-s3cret",
 		envHashKey: hex.EncodeToString(randomBytes(32)), envEncryptionKey: hex.EncodeToString(randomBytes(32)),
@@ -58,7 +55,7 @@ func TestBrowserAgainstARealOrganization(t *testing.T) {
 	if got := text(t, tab, "#status"); !strings.Contains(got, "demo@example.test") {
 		t.Errorf("the page says %q, want the user's email from userinfo", got)
 	}
-	sessions := org.Sessions()
+	sessions := slices.Collect(org.Sessions())
 	if len(sessions) != 1 || !sessions[0].Active {
 		t.Fatalf("the organization has %d sessions", len(sessions))
 	}
@@ -72,7 +69,8 @@ func TestBrowserAgainstARealOrganization(t *testing.T) {
 // TestCallback is the login's callback, case by case, against the
 // embedded CentralAuth.
 func TestCallback(t *testing.T) {
-	d := startDemo(t)
+	d := newDemo(t, false) // some cases replay a code, or send another verifier
+
 	// begin starts a login and returns the client, the login page's URL
 	// at CentralAuth, and the callback URL that signing in leads to.
 	begin := func(t *testing.T, query string) (*client, string) {
@@ -86,8 +84,8 @@ func TestCallback(t *testing.T) {
 	signIn := func(t *testing.T, c *client, loginURL string) string {
 		u, _ := url.Parse(loginURL)
 		form := u.Query()
-		form.Set("user", "ada")
-		req, _ := http.NewRequest(http.MethodPost, d.ca.URL()+testutil.LoginPath, strings.NewReader(form.Encode()))
+		form.Set("email", "ada@example.com")
+		req, _ := http.NewRequest(http.MethodPost, d.ca.URL()+"/login", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		resp, err := c.hc.Do(req)

@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/redistest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/redisstore"
@@ -75,11 +77,7 @@ func TestBrowserEndedSessionRefusedByEveryInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := testutil.NewCentralAuth(cfg.ClientID, cfg.ClientSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ca.Close)
+	ca := centralauthtest.Start(t, cfg.ClientID, cfg.ClientSecret)
 	logs := &testutil.Buffer{}
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), logs), nil))
 	revocations, err := redisstore.NewRevocations(srv.Client(t), "centralauth-example:app_b_session:")
@@ -107,7 +105,7 @@ func TestBrowserEndedSessionRefusedByEveryInstance(t *testing.T) {
 	open(t, tab, url1+"/")
 	demoLogin(t, tab, url1, true)
 	stolen := cookie(t, tab, "app_b_session")
-	sessions := ca.Sessions()
+	sessions := slices.Collect(ca.Sessions())
 	if stolen == nil || len(sessions) != 1 {
 		t.Fatalf("after login: cookie %v, %d CentralAuth sessions", stolen, len(sessions))
 	}
@@ -138,10 +136,10 @@ func TestBrowserEndedSessionRefusedByEveryInstance(t *testing.T) {
 	}
 }
 
-func userInfoCalls(ca *testutil.CentralAuth) int {
+func userInfoCalls(ca *centralauthtest.Server) int {
 	n := 0
 	for _, c := range ca.Calls() {
-		if c.Path == testutil.UserInfoPath {
+		if c.Path == "/api/v1/userinfo" {
 			n++
 		}
 	}

@@ -5,14 +5,15 @@
 // internal/loadtest starts it in-process.
 //
 // With no configuration it starts an embedded CentralAuth, the fake of
-// internal/testutil, on a free loopback port, and offers a demo login.
+// package centralauthtest, on a free loopback port (CENTRALAUTH_FAKE_ADDR
+// pins it), and offers a demo login.
 // App A mounts the logout handlers with r.Handle; App B wraps its whole
 // router with h.Middleware.
 //
 // Settings come from the environment (see docs/example-app.md):
 // CENTRALAUTH_BASE_URL, CENTRALAUTH_CLIENT_ID, CENTRALAUTH_CLIENT_SECRET,
-// SESSION_HASH_KEY, SESSION_ENCRYPTION_KEY, REDIS_URL, ADDR (App A) and
-// ADDR_B (App B).
+// SESSION_HASH_KEY, SESSION_ENCRYPTION_KEY, REDIS_URL, ADDR (App A),
+// ADDR_B (App B) and CENTRALAUTH_FAKE_ADDR (the embedded CentralAuth).
 package demo
 
 import (
@@ -25,7 +26,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/redisstore"
 )
 
@@ -38,7 +39,7 @@ type Running struct {
 	URLA, URLB string
 	// CentralAuth is the embedded CentralAuth, or nil when the apps talk to
 	// the one CENTRALAUTH_BASE_URL names.
-	CentralAuth *testutil.CentralAuth
+	CentralAuth *centralauthtest.Server
 
 	cfg      config
 	servers  []*http.Server
@@ -67,9 +68,9 @@ func Start(lookup func(string) (string, bool), logger *slog.Logger) (_ *Running,
 	baseURL := cfg.BaseURL
 	var lister sessionLister
 	if cfg.Demo() {
-		rn.CentralAuth, err = testutil.NewCentralAuth(cfg.ClientID, cfg.ClientSecret)
+		rn.CentralAuth, err = centralauthtest.NewServer(cfg.ClientID, cfg.ClientSecret, centralauthtest.WithAddr(cfg.FakeAddr))
 		if err != nil {
-			return nil, fmt.Errorf("starting the embedded CentralAuth: %w", err)
+			return nil, fmt.Errorf("%s=%s: starting the embedded CentralAuth: %w (set %s to another address)", envFakeAddr, cfg.FakeAddr, err, envFakeAddr)
 		}
 		rn.closers = append(rn.closers, rn.CentralAuth.Close)
 		baseURL, lister = rn.CentralAuth.URL(), rn.CentralAuth
@@ -246,9 +247,16 @@ func printBanner(out io.Writer, cfg config, urlA, urlB, baseURL string) {
 	fmt.Fprintf(out, "  App A  %s   (chi, logout mounted with r.Handle)\n", urlA)
 	fmt.Fprintf(out, "  App B  %s   (chi, router wrapped with h.Middleware)\n", urlB)
 	if cfg.Demo() {
-		fmt.Fprintf(out, "  CentralAuth (embedded fake)  %s\n\n", baseURL)
+		// The fake's own credentials, printed so that another app can log
+		// in against it: they open nothing but this demo.
+		fmt.Fprintf(out, "  CentralAuth (embedded fake)  %s\n", baseURL)
+		fmt.Fprintf(out, "    client ID      %s\n", cfg.ClientID)
+		fmt.Fprintf(out, "    client secret  %s\n\n", cfg.ClientSecret)
 		fmt.Fprintf(out, "Open App A, log in, then log in on App B: CentralAuth's autologin\n")
 		fmt.Fprintf(out, "reuses the session. Then try \"Log out everywhere\".\n")
+		fmt.Fprintf(out, "\nAn app of your own can log in against the embedded CentralAuth with the\n")
+		fmt.Fprintf(out, "base URL, client ID and secret above, and a callback on a loopback host.\n")
+		fmt.Fprintf(out, "Set %s and %s to keep them across restarts.\n", envFakeAddr, envClientSecret)
 	} else {
 		fmt.Fprintf(out, "  CentralAuth  %s (your organization)\n\n", baseURL)
 		fmt.Fprintf(out, "Whitelist these callback URLs there, and turn autologin on for\n")

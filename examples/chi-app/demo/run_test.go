@@ -2,12 +2,19 @@ package demo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/centralauth-go/logout/internal/testutil"
+	"github.com/centralauth-go/logout/remote"
 )
 
 func TestStartServesAndWaitShutsDown(t *testing.T) {
@@ -62,6 +69,7 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		{"real CentralAuth without credentials", map[string]string{envBaseURL: "https://acme.centralauth.com"}, envClientSecret + ": "},
 		{"App A's port is taken", map[string]string{envAddr: busy.Addr().String(), envAddrB: "127.0.0.1:0"}, envAddr + "="},
 		{"App B's port is taken", map[string]string{envAddr: "127.0.0.1:0", envAddrB: busy.Addr().String()}, envAddrB + "="},
+		{"the embedded CentralAuth's port is taken", map[string]string{envAddr: "127.0.0.1:0", envAddrB: "127.0.0.1:0", envFakeAddr: busy.Addr().String()}, envFakeAddr + "="},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,5 +78,69 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 				t.Errorf("run = %v, want an error containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestBannerLetsAnotherAppLogIn: `make run` prints what an app of the
+// user's own needs to log in against the embedded CentralAuth (its base
+// URL, pinned by CENTRALAUTH_FAKE_ADDR, the client ID and the client
+// secret), and such an app can log in with them.
+func TestBannerLetsAnotherAppLogIn(t *testing.T) {
+	pinned := listen(t) // a free port, freed again for the example to take
+	addr := pinned.Addr().String()
+	pinned.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	var out testutil.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, env(map[string]string{envAddr: "127.0.0.1:0", envAddrB: "127.0.0.1:0", envFakeAddr: addr}),
+			&out, slog.New(slog.DiscardHandler))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
+	testutil.WaitFor(t, 10*time.Second, "the banner", func() bool { return strings.Contains(out.String(), "Press Ctrl-C") },
+		func() string { return out.String() })
+
+	banner := out.String()
+	base := regexp.MustCompile(`CentralAuth \(embedded fake\)  (\S+)`).FindStringSubmatch(banner)
+	id := regexp.MustCompile(`client ID +(\S+)`).FindStringSubmatch(banner)
+	secret := regexp.MustCompile(`client secret +(\S+)`).FindStringSubmatch(banner)
+	if base == nil || id == nil || secret == nil || base[1] != "http://"+addr || id[1] != demoClientID {
+		t.Fatalf("the banner does not give the pinned base URL http://%s, the client ID and the secret:\n%s", addr, banner)
+	}
+
+	// Another app: its own login, on its own port, with those.
+	rc, err := remote.NewClient(id[1], secret[1], remote.WithBaseURL(base[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const redirect = "http://127.0.0.1:1/callback" // never visited: the test reads the redirect
+	verifier := strings.Repeat("v", 43)
+	sum := sha256.Sum256([]byte(verifier))
+	form := url.Values{
+		"client_id": {id[1]}, "response_type": {"code"}, "redirect_uri": {redirect}, "state": {"st"},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+		"email": {"alice@example.com"},
+	}
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirects.PostForm(base[1]+"/login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := resp.Location()
+	if err != nil {
+		t.Fatalf("sign-in answered %d without a redirect", resp.StatusCode)
+	}
+	tok, err := rc.Exchange(t.Context(), back.Query().Get("code"), redirect, verifier)
+	if err != nil {
+		t.Fatalf("the other app's exchange: %v", err)
+	}
+	if err := rc.Logout(t.Context(), tok.AccessToken); err != nil {
+		t.Fatalf("the other app's logout: %v", err)
 	}
 }

@@ -1,9 +1,8 @@
-package testutil
+package centralauthtest
 
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 )
@@ -16,6 +15,9 @@ func TestUserInfoEndpoint(t *testing.T) {
 		logout     bool // end the session first
 		wantStatus int
 		wantCode   string // errorCode; "" for a user object
+		// wantViolation says that the request breaks CentralAuth's
+		// contract.
+		wantViolation bool
 	}{
 		{
 			name:       "access token of an active session",
@@ -32,26 +34,27 @@ func TestUserInfoEndpoint(t *testing.T) {
 			req:        func(s Session) request { return userInfoRequest(origin, s.AccessToken) },
 			logout:     true,
 			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeSessionInactive,
+			wantCode:   codeSessionInactive,
 		},
 		{
 			name:       "ID token of a logged-out session",
 			req:        func(s Session) request { return userInfoRequest(origin, s.IDToken) },
 			logout:     true,
 			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeSessionInactive,
+			wantCode:   codeSessionInactive,
 		},
 		{
 			name:       "unknown token",
 			req:        func(s Session) request { return userInfoRequest(origin, s.AccessToken+"x") },
 			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeTokenInvalid,
+			wantCode:   codeTokenInvalid,
 		},
 		{
-			name:       "no token",
-			req:        func(Session) request { return userInfoRequest(origin, "") },
-			wantStatus: http.StatusBadRequest,
-			wantCode:   CodeTokenMissing,
+			name:          "no token",
+			req:           func(Session) request { return userInfoRequest(origin, "") },
+			wantStatus:    http.StatusBadRequest,
+			wantCode:      codeTokenMissing,
+			wantViolation: true,
 		},
 		{
 			name: "wrong credentials",
@@ -60,8 +63,9 @@ func TestUserInfoEndpoint(t *testing.T) {
 				r.auth = basic(testID, "wrong")
 				return r
 			},
-			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeNoPermission,
+			wantStatus:    http.StatusUnauthorized,
+			wantCode:      codeNoPermission,
+			wantViolation: true,
 		},
 		{
 			name: "a Bearer token instead of the app's credentials",
@@ -70,8 +74,9 @@ func TestUserInfoEndpoint(t *testing.T) {
 				r.auth = "Bearer " + s.AccessToken
 				return r
 			},
-			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeNoPermission,
+			wantStatus:    http.StatusUnauthorized,
+			wantCode:      codeNoPermission,
+			wantViolation: true,
 		},
 		{
 			name: "not text/plain",
@@ -80,20 +85,23 @@ func TestUserInfoEndpoint(t *testing.T) {
 				r.contentType = "application/json"
 				return r
 			},
-			wantStatus: http.StatusBadRequest,
-			wantCode:   CodeGenericError,
+			wantStatus:    http.StatusBadRequest,
+			wantCode:      codeGenericError,
+			wantViolation: true,
 		},
 		{
-			name:       "no domain",
-			req:        func(s Session) request { return userInfoRequest("", s.AccessToken) },
-			wantStatus: http.StatusForbidden,
-			wantCode:   CodeDomainInvalid,
+			name:          "no domain",
+			req:           func(s Session) request { return userInfoRequest("", s.AccessToken) },
+			wantStatus:    http.StatusForbidden,
+			wantCode:      codeDomainInvalid,
+			wantViolation: true,
 		},
 		{
-			name:       "a domain that is not an origin",
-			req:        func(s Session) request { return userInfoRequest("app.example.test", s.AccessToken) },
-			wantStatus: http.StatusForbidden,
-			wantCode:   CodeDomainInvalid,
+			name:          "a domain that is not an origin",
+			req:           func(s Session) request { return userInfoRequest("app.example.test", s.AccessToken) },
+			wantStatus:    http.StatusForbidden,
+			wantCode:      codeDomainInvalid,
+			wantViolation: true,
 		},
 		{
 			name: "GET",
@@ -102,15 +110,16 @@ func TestUserInfoEndpoint(t *testing.T) {
 				r.method = http.MethodGet
 				return r
 			},
-			wantStatus: http.StatusMethodNotAllowed,
-			wantCode:   CodeGenericError,
+			wantStatus:    http.StatusMethodNotAllowed,
+			wantCode:      codeGenericError,
+			wantViolation: true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ca := newFake(t)
-			s := ca.IssueSession("ada")
+			s := ca.SignIn("ada@example.com")
 			if tt.logout {
 				do(testCtx(t), ca, logoutRequest(s.AccessToken))
 			}
@@ -118,15 +127,18 @@ func TestUserInfoEndpoint(t *testing.T) {
 			if resp.err != nil {
 				t.Fatalf("request: %v", resp.err)
 			}
+			if v := ca.Violations(); (len(v) == 1) != tt.wantViolation || len(v) > 1 {
+				t.Errorf("violations %q, want one: %v", v, tt.wantViolation)
+			}
 			if resp.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d (body %q)", resp.status, tt.wantStatus, resp.body)
 			}
 			if tt.wantCode == "" {
-				var got UserInfo
+				var got userInfo
 				if err := json.Unmarshal([]byte(resp.body), &got); err != nil {
 					t.Fatalf("body %q: %v", resp.body, err)
 				}
-				if want := s.UserOf(); got.ID != want.ID || got.Email != "ada@example.test" || got.Created == "" || *got.OrganizationID != "org_demo" {
+				if want := userOf(s); got.ID != want.ID || got.Email != "ada@example.com" || got.Created == "" || *got.OrganizationID != "org_demo" {
 					t.Errorf("userinfo = %+v, want %+v", got, want)
 				}
 				return
@@ -143,7 +155,7 @@ func TestUserInfoEndpoint(t *testing.T) {
 
 func TestUserInfoRecordsTheEndUserAndFaults(t *testing.T) {
 	ca := newFake(t, WithAppDomains("https://app.example.test"))
-	s := ca.IssueSession("ada")
+	s := ca.SignIn("ada@example.com")
 	r := userInfoRequest("https://app.example.test", s.AccessToken)
 	r.headers = map[string]string{"User-Agent": "Mozilla/5.0 test", "auth-ip": "203.0.113.7"}
 	if resp := do(testCtx(t), ca, r); resp.status != http.StatusOK {
@@ -160,14 +172,4 @@ func TestUserInfoRecordsTheEndUserAndFaults(t *testing.T) {
 	if resp := do(testCtx(t), ca, r); resp.status != http.StatusServiceUnavailable {
 		t.Fatalf("with a fault: status %d", resp.status)
 	}
-}
-
-// userInfoRequest is a POST of token to the userinfo endpoint with the
-// app's credentials and the domain, as CentralAuth documents it.
-func userInfoRequest(domain, token string) request {
-	path := UserInfoPath
-	if domain != "" {
-		path += "?domain=" + url.QueryEscape(domain)
-	}
-	return request{method: http.MethodPost, path: path, auth: basic(testID, testSecret), contentType: "text/plain", body: token}
 }

@@ -1,4 +1,4 @@
-package testutil
+package centralauthtest
 
 import (
 	"encoding/base64"
@@ -11,37 +11,32 @@ import (
 	"unicode"
 )
 
-// The fake's login flow is CentralAuth's in miniature, for demos and
-// browser tests: an app sends the browser to LoginPath; the fake signs the
-// user in (or recognises them by its own cookie: autologin) and sends the
-// browser back to the app's redirect_uri with a one-time code; the app
-// exchanges the code for tokens at VerifyPath and checks the session at
-// UserInfoPath. Nothing here is needed to log out.
-const (
-	// LoginPath is the login page: GET shows it (or autologins), POST signs in.
-	LoginPath = "/login"
-	// VerifyPath exchanges a login code for tokens (verify.go).
-	VerifyPath = "/api/v1/verify"
-	// UserInfoPath tells whether a token's session is still active (userinfo.go).
-	UserInfoPath = "/api/v1/userinfo"
-)
+// The login is CentralAuth's in miniature, for tests and demos: an app
+// sends the browser to /login; the fake signs the user in (or recognises
+// them by its own cookie: autologin) and sends the browser back to the
+// app's redirect_uri with a one-time code; the app exchanges the code for
+// tokens at /api/v1/verify (verify.go).
 
-// ProviderCookie is the cookie that the login page sets on the fake's own
-// origin. It names the browser's CentralAuth session, so that a later login
-// from another app of the organization is answered without asking again
-// (autologin). It is HttpOnly and SameSite=Lax; its value is a random
-// secret, not the session ID, which apps may display.
-const ProviderCookie = "centralauth_provider"
+// autologinCookie is the cookie that the sign-in page sets on the fake's
+// own origin. It names the browser's CentralAuth session, so that a later
+// login from another app of the organization is answered without asking
+// again. Its value is a random secret, not the session ID, which apps may
+// display.
+const autologinCookie = "centralauth_fake_login"
 
-// CodeLifetime is how long a login code may be exchanged, by the fake's
-// clock. A code works once.
-const CodeLifetime = time.Minute
+// codeLifetime is how long a login code may be exchanged. A code works
+// once.
+const codeLifetime = time.Minute
 
-// maxUserName bounds the user name typed on the login page, in bytes.
-const maxUserName = 64
+// maxEmail bounds the email typed on the sign-in page, in bytes (RFC
+// 5321's limit on a path).
+const maxEmail = 254
 
 // maxState bounds the state parameter, which the fake hands back as is.
 const maxState = 512
+
+// defaultEmail prefills the sign-in form when the login asks for no email.
+const defaultEmail = "demo@example.test"
 
 // authCode is a pending login code: what it exchanges for, where it may be
 // sent, and until when.
@@ -62,41 +57,45 @@ type loginRequest struct {
 	challenge   string
 }
 
-// handleLogin is LoginPath. GET shows the sign-in form, or with the
-// provider cookie of an active session sends the browser straight back
-// with a code (autologin). POST, from the form, starts a session for the
-// user name typed, sets the provider cookie and sends the browser back
-// with a code. The redirect_uri is validated before anything else, and an
-// invalid request is answered with 400 here, never redirected.
-func (ca *CentralAuth) handleLogin(w http.ResponseWriter, r *http.Request) {
+// handleLogin is /login. GET shows the sign-in form, or with the autologin
+// cookie of an active session sends the browser straight back with a code.
+// POST, from the form, starts a session for the email typed, sets the
+// cookie and sends the browser back with a code. The request is validated
+// before anything else, and an invalid one is answered with 400 here,
+// never redirected.
+func (s *Server) handleLogin(w *recorder, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
-		ca.loginPage(w, r)
+		s.loginPage(w, r)
 	case http.MethodPost:
-		ca.loginSubmit(w, r)
+		s.loginSubmit(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		writeError(w, http.StatusMethodNotAllowed, CodeGenericError, "method not allowed; use GET or POST")
+		w.refuse(http.StatusMethodNotAllowed, codeGenericError, "method not allowed; use GET or POST")
 	}
 }
 
-func (ca *CentralAuth) loginPage(w http.ResponseWriter, r *http.Request) {
-	lr, problem := ca.parseLoginRequest(r.URL.Query())
-	if problem != "" {
-		loginError(w, http.StatusBadRequest, problem)
+func (s *Server) loginPage(w *recorder, r *http.Request) {
+	q := r.URL.Query()
+	lr, ok := s.parseLoginRequest(w, q)
+	if !ok {
 		return
 	}
-	if ca.failLogin(w, r, lr) {
+	if s.failLogin(w, r, lr) {
 		return
 	}
-	if token, ok := ca.activeLogin(r); ok {
-		ca.redirectWithCode(w, r, lr, token)
+	if token, ok := s.activeLogin(r); ok {
+		s.redirectWithCode(w, r, lr, token)
 		return
 	}
-	renderLoginForm(w, http.StatusOK, lr, "demo", false)
+	email := q.Get("email")
+	if email == "" {
+		email = defaultEmail
+	}
+	renderLoginForm(w, http.StatusOK, lr, email, false)
 }
 
-func (ca *CentralAuth) loginSubmit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) loginSubmit(w *recorder, r *http.Request) {
 	// The form is only ever posted from the fake's own page. Refusing
 	// other origins keeps another site from signing the browser in to an
 	// account of its choosing (login CSRF).
@@ -108,53 +107,52 @@ func (ca *CentralAuth) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		loginError(w, http.StatusBadRequest, "unreadable form")
 		return
 	}
-	lr, problem := ca.parseLoginRequest(r.PostForm)
-	if problem != "" {
-		loginError(w, http.StatusBadRequest, problem)
+	lr, ok := s.parseLoginRequest(w, r.PostForm)
+	if !ok {
 		return
 	}
-	user := strings.TrimSpace(r.PostForm.Get("user"))
-	if user == "" || len(user) > maxUserName || strings.IndexFunc(user, unicode.IsControl) >= 0 {
-		renderLoginForm(w, http.StatusBadRequest, lr, user, true)
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	if email == "" || len(email) > maxEmail || strings.IndexFunc(email, unicode.IsControl) >= 0 {
+		renderLoginForm(w, http.StatusBadRequest, lr, email, true)
 		return
 	}
-	s := ca.IssueSession(user)
+	sess := s.SignIn(email)
 	secret := base64.RawURLEncoding.EncodeToString(randomBytes(32))
-	ca.mu.Lock()
-	ca.logins[secret] = s.AccessToken
-	ca.mu.Unlock()
+	s.mu.Lock()
+	s.logins[secret] = sess.AccessToken
+	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{
-		Name:     ProviderCookie,
+		Name:     autologinCookie,
 		Value:    secret,
 		Path:     "/",
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 		// Not Secure: the fake serves plain HTTP on loopback.
 	})
-	ca.redirectWithCode(w, r, lr, s.AccessToken)
+	s.redirectWithCode(w, r, lr, sess.AccessToken)
 }
 
-// activeLogin returns a token of the session that the request's provider
+// activeLogin returns a token of the session that the request's autologin
 // cookie names, if that session is still active.
-func (ca *CentralAuth) activeLogin(r *http.Request) (string, bool) {
-	c, err := r.Cookie(ProviderCookie)
+func (s *Server) activeLogin(r *http.Request) (string, bool) {
+	c, err := r.Cookie(autologinCookie)
 	if err != nil {
 		return "", false
 	}
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	token, ok := ca.logins[c.Value]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	token, ok := s.logins[c.Value]
 	if !ok {
 		return "", false
 	}
-	s, ok := ca.byToken[token]
-	return token, ok && s.Active
+	sess, ok := s.byToken[token]
+	return token, ok && sess.Active
 }
 
 // redirectWithCode sends the browser back to the app with a fresh code for
 // token's session and the app's state.
-func (ca *CentralAuth) redirectWithCode(w http.ResponseWriter, r *http.Request, lr loginRequest, token string) {
-	code := ca.newCode(token, lr.redirectURI, lr.challenge)
+func (s *Server) redirectWithCode(w http.ResponseWriter, r *http.Request, lr loginRequest, token string) {
+	code := s.newCode(token, lr.redirectURI, lr.challenge)
 	u := *lr.redirect
 	q := u.Query()
 	q.Set("code", code)
@@ -166,60 +164,72 @@ func (ca *CentralAuth) redirectWithCode(w http.ResponseWriter, r *http.Request, 
 
 // newCode stores and returns a one-time code for token's session. Expired
 // codes are dropped on the way, so that abandoned logins do not pile up.
-func (ca *CentralAuth) newCode(token, redirectURI, challenge string) string {
+func (s *Server) newCode(token, redirectURI, challenge string) string {
 	code := base64.RawURLEncoding.EncodeToString(randomBytes(32))
-	now := ca.clock.Now()
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	for c, ac := range ca.codes {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c, ac := range s.codes {
 		if !now.Before(ac.expires) {
-			delete(ca.codes, c)
+			delete(s.codes, c)
 		}
 	}
-	ca.codes[code] = authCode{token: token, redirectURI: redirectURI, challenge: challenge, expires: now.Add(CodeLifetime)}
+	s.codes[code] = authCode{token: token, redirectURI: redirectURI, challenge: challenge, expires: now.Add(codeLifetime)}
 	return code
 }
 
 // parseLoginRequest validates client_id, response_type, redirect_uri,
 // state and the PKCE challenge, which must be S256: the plain method, and
 // a missing challenge, are refused, as a real organization refuses them.
-// It returns a problem for the user to read, or "".
-func (ca *CentralAuth) parseLoginRequest(v url.Values) (loginRequest, string) {
+// A request that breaks the contract is answered here, and recorded as a
+// violation.
+func (s *Server) parseLoginRequest(w *recorder, v url.Values) (loginRequest, bool) {
 	lr := loginRequest{
 		clientID:    v.Get("client_id"),
 		redirectURI: v.Get("redirect_uri"),
 		state:       v.Get("state"),
 		challenge:   v.Get("code_challenge"),
 	}
+	refuse := func(code, problem string) (loginRequest, bool) {
+		w.violated(problem + " (" + code + ")")
+		loginError(w, http.StatusBadRequest, problem+" ("+code+")")
+		return lr, false
+	}
 	switch {
 	case v.Get("response_type") != "code":
-		return lr, "response_type must be code"
+		return refuse(codeGenericError, "response_type must be code")
+	case lr.challenge == "":
+		return refuse(codeChallengeMissing, "code_challenge is missing")
 	case v.Get("code_challenge_method") != "S256":
-		return lr, "code_challenge_method must be S256"
+		return refuse(codeChallengeInvalid, "code_challenge_method must be S256")
 	case len(lr.challenge) != 43 || !isPKCEChars(lr.challenge):
-		return lr, "code_challenge must be a base64url SHA-256 (43 characters)"
-	}
-	if lr.clientID != ca.clientID {
-		return lr, "unknown client_id"
+		return refuse(codeChallengeInvalid, "code_challenge must be a base64url SHA-256 (43 characters)")
+	case lr.clientID != s.clientID:
+		return refuse(codeNoPermission, "unknown client_id")
+	case lr.redirectURI == "":
+		return refuse(codeCallbackMissing, "redirect_uri is missing")
 	}
 	u, problem := checkRedirectURI(lr.redirectURI)
 	if problem != "" {
-		return lr, "redirect_uri " + problem
+		return refuse(codeCallbackInvalid, "redirect_uri "+problem)
 	}
 	lr.redirect = u
-	if lr.state == "" || len(lr.state) > maxState {
-		return lr, "state is missing or longer than 512 bytes"
+	switch {
+	case lr.state == "":
+		return refuse(codeStateMissing, "state is missing")
+	case len(lr.state) > maxState:
+		return refuse(codeStateInvalid, "state is longer than 512 bytes")
 	}
-	return lr, ""
+	return lr, true
 }
 
 // checkRedirectURI accepts only an http(s) URL on a loopback host
 // (127.0.0.0/8, ::1 or localhost) with a path, no user information and no
-// fragment. The fake serves demos and tests on this machine; sending a code
+// fragment. The fake serves tests and demos on this machine; sending a code
 // anywhere else is exactly the open redirect a provider must not have.
 func checkRedirectURI(raw string) (*url.URL, string) {
-	if raw == "" || len(raw) > 2048 {
-		return nil, "is missing or longer than 2048 bytes"
+	if len(raw) > 2048 {
+		return nil, "is longer than 2048 bytes"
 	}
 	u, err := url.Parse(raw)
 	switch {
@@ -249,26 +259,26 @@ func isLoopbackHost(host string) bool {
 }
 
 // loginForm is the fake's sign-in page: plain HTML that works without
-// JavaScript. There is no password: the fake trusts the name typed.
+// JavaScript. There is no password: the fake trusts the email typed.
 var loginForm = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · CentralAuth (demo)</title>
+<title>Sign in · CentralAuth (fake)</title>
 <style>
 body{font-family:system-ui,sans-serif;background:#f3f4f6;color:#111827;margin:0}
 main{max-width:24rem;margin:4rem auto;background:#fff;border-radius:.75rem;padding:2rem;box-shadow:0 1px 3px #0002}
 h1{font-size:1.3rem;margin:0 0 .25rem}p{color:#4b5563}
 label{display:block;margin:1rem 0 .25rem;font-weight:600}
-input[type=text]{width:100%;box-sizing:border-box;font-size:1rem;padding:.5rem;border:1px solid #d1d5db;border-radius:.375rem}
+input[type=email]{width:100%;box-sizing:border-box;font-size:1rem;padding:.5rem;border:1px solid #d1d5db;border-radius:.375rem}
 button{margin-top:1rem;width:100%;font-size:1rem;padding:.6rem;border:0;border-radius:.375rem;background:#4f46e5;color:#fff}
 .err{color:#b91c1c}
 </style>
 </head>
 <body>
 <main>
-<h1>CentralAuth <small>(demo)</small></h1>
+<h1>CentralAuth <small>(fake)</small></h1>
 <p>Sign in to continue to <strong>{{.App}}</strong>.</p>
 <form method="post" action="/login">
 <input type="hidden" name="client_id" value="{{.ClientID}}">
@@ -277,34 +287,34 @@ button{margin-top:1rem;width:100%;font-size:1rem;padding:.6rem;border:0;border-r
 <input type="hidden" name="response_type" value="code">
 <input type="hidden" name="code_challenge" value="{{.Challenge}}">
 <input type="hidden" name="code_challenge_method" value="S256">
-<label for="user">User name</label>
-<input type="text" id="user" name="user" value="{{.User}}" maxlength="64" required>
+<label for="email">Email</label>
+<input type="email" id="email" name="email" value="{{.Email}}" maxlength="254" required>
 {{- if .Invalid}}
-<p class="err">Type a user name of 1 to 64 characters, without control characters.</p>
+<p class="err">Type an email of 1 to 254 characters, without control characters.</p>
 {{- end}}
 <button type="submit" id="sign-in">Sign in</button>
 </form>
-<p>This is the fake CentralAuth of internal/testutil: there is no password.</p>
+<p>This is the fake CentralAuth of package centralauthtest: there is no password.</p>
 </main>
 </body>
 </html>
 `))
 
-// renderLoginForm shows the form, with a hint when the user name typed was
+// renderLoginForm shows the form, with a hint when the email typed was
 // refused.
-func renderLoginForm(w http.ResponseWriter, status int, lr loginRequest, user string, invalid bool) {
+func renderLoginForm(w http.ResponseWriter, status int, lr loginRequest, email string, invalid bool) {
 	setPageHeaders(w)
 	w.WriteHeader(status)
 	_ = loginForm.Execute(w, struct {
-		App, ClientID, RedirectURI, State, Challenge, User string
-		Invalid                                            bool
+		App, ClientID, RedirectURI, State, Challenge, Email string
+		Invalid                                             bool
 	}{
 		App:         lr.redirect.Scheme + "://" + lr.redirect.Host,
 		ClientID:    lr.clientID,
 		RedirectURI: lr.redirectURI,
 		State:       lr.state,
 		Challenge:   lr.challenge,
-		User:        user,
+		Email:       email,
 		Invalid:     invalid,
 	})
 }
@@ -342,21 +352,22 @@ func isPKCEChars(s string) bool {
 	return true
 }
 
-// FailNextLogin makes the next login (a GET of the login page) send the
-// browser back with error and error_description instead of a code, as
-// CentralAuth does when the user cancels or the organization refuses.
-func (ca *CentralAuth) FailNextLogin(errorCode, description string) {
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	ca.loginFailure = &[2]string{errorCode, description}
+// FailNextLogin makes the next visit of the login page send the browser
+// back to the app with error and error_description (and the state) instead
+// of a code, as CentralAuth does when the user cancels, such as
+// FailNextLogin("access_denied", "the user cancelled").
+func (s *Server) FailNextLogin(errorCode, description string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loginFailure = &[2]string{errorCode, description}
 }
 
 // failLogin sends the browser back with an injected error, once.
-func (ca *CentralAuth) failLogin(w http.ResponseWriter, r *http.Request, lr loginRequest) bool {
-	ca.mu.Lock()
-	f := ca.loginFailure
-	ca.loginFailure = nil
-	ca.mu.Unlock()
+func (s *Server) failLogin(w http.ResponseWriter, r *http.Request, lr loginRequest) bool {
+	s.mu.Lock()
+	f := s.loginFailure
+	s.loginFailure = nil
+	s.mu.Unlock()
 	if f == nil {
 		return false
 	}

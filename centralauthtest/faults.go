@@ -1,4 +1,4 @@
-package testutil
+package centralauthtest
 
 import (
 	"encoding/json"
@@ -7,73 +7,73 @@ import (
 	"time"
 )
 
-// Fault is a misbehaviour injected into the next API requests (logout and
-// userinfo), applied before normal processing. In order: wait Delay, wait
-// for Block, then drop the connection, or answer with Status, Body or
-// OversizedBody. A fault that
-// only waits (no Status, Body, OversizedBody or DropConnection) lets the
-// request proceed to normal processing afterwards.
+// Fault is a failure of CentralAuth, for the next calls to userinfo and
+// logout, applied before anything else. In order: it waits Delay, waits
+// for Block, then drops the connection, or answers with Status, Body or
+// OversizedBody. A fault that only waits lets the call go on as usual
+// afterwards.
 type Fault struct {
-	// Status is the status to answer with. Defaults to 500 when Body or
-	// OversizedBody is set; 0 with neither means no answer from the fault.
+	// Status is the status to answer with, such as 503, or 429 with
+	// RetryAfter. Default: 500 when Body or OversizedBody is set; with
+	// neither, 0 means no answer from the fault.
 	Status int
-	// Body is the raw body to answer with. Defaults to CentralAuth's JSON
+	// RetryAfter, if set, is sent as the Retry-After header: seconds, such
+	// as "30", or an HTTP date.
+	RetryAfter string
+	// Body is the raw body to answer with. Default: CentralAuth's JSON
 	// error for Status (4xx and 5xx), or an empty body.
 	Body string
-	// RetryAfter, if set, is sent as the Retry-After header.
-	RetryAfter string
-	// Delay is how long to wait before answering. The wait ends early,
-	// without an answer, when the client goes away.
+	// Delay is how long to wait before answering: a slow CentralAuth. The
+	// wait ends early, without an answer, when the client goes away.
 	Delay time.Duration
-	// Block, if not nil, holds the request until it is closed. The wait
-	// ends early, without an answer, when the client goes away or on Close.
+	// Block, if not nil, holds the call until it is closed. The wait ends
+	// early, without an answer, when the client goes away or on Close.
 	Block <-chan struct{}
 	// DropConnection closes the connection without any answer.
 	DropConnection bool
 	// OversizedBody, if positive, is the number of bytes of body to answer
 	// with, for testing that a client bounds what it reads.
 	OversizedBody int
-	// Times is how many consecutive logout requests the fault applies to.
-	// Defaults to 1.
+	// Times is how many consecutive calls the fault applies to. Default: 1.
 	Times int
 }
 
-// InjectFault queues f. Queued faults apply to logout requests in the order
-// they were injected, each to f.Times requests.
-func (ca *CentralAuth) InjectFault(f Fault) {
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	ca.faults = append(ca.faults, f)
+// InjectFault queues f. Queued faults apply in the order they were
+// injected, each to f.Times calls to userinfo or logout.
+func (s *Server) InjectFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, f)
 }
 
-// ClearFaults drops every queued fault.
-func (ca *CentralAuth) ClearFaults() {
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	ca.faults = nil
+// ClearFaults drops every queued fault: CentralAuth is back.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
 }
 
 // nextFault takes one use of the fault at the head of the queue. A fault
 // whose Times drops to zero or below leaves the queue, so Times 0 means once.
-func (ca *CentralAuth) nextFault() (Fault, bool) {
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	if len(ca.faults) == 0 {
+func (s *Server) nextFault() (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.faults) == 0 {
 		return Fault{}, false
 	}
-	f := ca.faults[0]
-	ca.faults[0].Times--
-	if ca.faults[0].Times <= 0 {
-		ca.faults = ca.faults[1:]
+	f := s.faults[0]
+	s.faults[0].Times--
+	if s.faults[0].Times <= 0 {
+		s.faults = s.faults[1:]
 	}
 	return f, true
 }
 
-// applyFault applies the next queued fault to the request. It reports
-// whether the request is finished (answered, dropped, or its client gone);
-// false means normal processing goes on.
-func (ca *CentralAuth) applyFault(w http.ResponseWriter, r *http.Request) bool {
-	f, ok := ca.nextFault()
+// applyFault applies the next queued fault to the call. It reports whether
+// the call is finished (answered, dropped, or its client gone); false
+// means that the call goes on as usual.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) bool {
+	f, ok := s.nextFault()
 	if !ok {
 		return false
 	}

@@ -1,4 +1,4 @@
-package testutil
+package centralauthtest
 
 import (
 	"context"
@@ -75,7 +75,7 @@ func TestFaultAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ca := newFake(t)
-			s := ca.IssueSession("ada")
+			s := ca.SignIn("ada@example.com")
 			ctx := testCtx(t)
 			ca.InjectFault(tt.fault)
 
@@ -137,7 +137,7 @@ func TestFaultQueue(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ca := newFake(t)
-			s := ca.IssueSession("ada")
+			s := ca.SignIn("ada@example.com")
 			for _, f := range tt.inject {
 				ca.InjectFault(f)
 			}
@@ -157,7 +157,7 @@ func TestFaultQueue(t *testing.T) {
 
 func TestFaultDropConnection(t *testing.T) {
 	ca := newFake(t)
-	s := ca.IssueSession("ada")
+	s := ca.SignIn("ada@example.com")
 	ca.InjectFault(Fault{DropConnection: true})
 
 	resp := do(testCtx(t), ca, logoutRequest(s.AccessToken))
@@ -175,7 +175,7 @@ func TestFaultDropConnection(t *testing.T) {
 func TestFaultWaits(t *testing.T) {
 	t.Run("Delay then normal processing", func(t *testing.T) {
 		ca := newFake(t)
-		s := ca.IssueSession("ada")
+		s := ca.SignIn("ada@example.com")
 		const delay = 30 * time.Millisecond
 		ca.InjectFault(Fault{Delay: delay})
 
@@ -191,7 +191,7 @@ func TestFaultWaits(t *testing.T) {
 
 	t.Run("Block then normal processing", func(t *testing.T) {
 		ca := newFake(t)
-		s := ca.IssueSession("ada")
+		s := ca.SignIn("ada@example.com")
 		release := make(chan struct{})
 		ca.InjectFault(Fault{Block: release})
 		ctx := testCtx(t)
@@ -226,7 +226,7 @@ func TestFaultWaits(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ca := newFake(t)
-			s := ca.IssueSession("ada")
+			s := ca.SignIn("ada@example.com")
 			ca.InjectFault(tt.fault)
 			ctx := testCtx(t)
 
@@ -240,7 +240,7 @@ func TestFaultWaits(t *testing.T) {
 			if resp := <-done; !errors.Is(resp.err, context.Canceled) {
 				t.Errorf("client error = %v, want context.Canceled", resp.err)
 			}
-			if err := ca.WaitIdle(ctx); err != nil {
+			if err := ca.waitIdle(ctx); err != nil {
 				t.Fatalf("the handler kept running: %v", err)
 			}
 			if got := ca.Calls()[0].Status; got != 0 {
@@ -254,14 +254,14 @@ func TestFaultWaits(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	ca, err := NewCentralAuth(testID, testSecret)
+	ca, err := NewServer(testID, testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := testCtx(t)
 	ca.InjectFault(Fault{Block: make(chan struct{})}) // never released
 	done := make(chan response, 1)
-	go func() { done <- do(ctx, ca, logoutRequest("x")) }()
+	go func() { done <- do(ctx, ca, logoutRequest("never-issued")) }()
 	if err := ca.WaitCalls(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -280,12 +280,12 @@ func TestClose(t *testing.T) {
 	if resp := <-done; resp.err == nil {
 		t.Errorf("blocked request got status %d after Close, want a transport error", resp.status)
 	}
-	if resp := do(ctx, ca, logoutRequest("x")); resp.err == nil {
+	if resp := do(ctx, ca, logoutRequest("never-issued")); resp.err == nil {
 		t.Errorf("request after Close got status %d, want a transport error", resp.status)
 	}
 }
 
-func TestNewCentralAuth(t *testing.T) {
+func TestNewServer(t *testing.T) {
 	tests := []struct {
 		name    string
 		id      string
@@ -296,14 +296,19 @@ func TestNewCentralAuth(t *testing.T) {
 		{name: "defaults", id: "id", secret: "secret"},
 		{name: "explicit loopback address", id: "id", secret: "secret", opts: []Option{WithAddr("127.0.0.1:0")}},
 		{name: "bad address", id: "id", secret: "secret", opts: []Option{WithAddr("256.0.0.1:0")}, wantErr: true},
+		{name: "an empty address", id: "id", secret: "secret", opts: []Option{WithAddr("")}, wantErr: true},
+		{name: "app domains", id: "id", secret: "secret", opts: []Option{WithAppDomains("http://127.0.0.1:8080", "https://app.example.test/")}},
+		{name: "an app domain that is not an origin", id: "id", secret: "secret", opts: []Option{WithAppDomains("app.example.test")}, wantErr: true},
+		{name: "an app domain with a path", id: "id", secret: "secret", opts: []Option{WithAppDomains("https://app.example.test/app")}, wantErr: true},
+		{name: "a nil option", id: "id", secret: "secret", opts: []Option{nil}, wantErr: true},
 		{name: "no client ID", secret: "secret", wantErr: true},
 		{name: "no client secret", id: "id", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ca, err := NewCentralAuth(tt.id, tt.secret, tt.opts...)
+			ca, err := NewServer(tt.id, tt.secret, tt.opts...)
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("NewCentralAuth error = %v, want error: %v", err, tt.wantErr)
+				t.Fatalf("NewServer error = %v, want error: %v", err, tt.wantErr)
 			}
 			if err != nil {
 				return
@@ -312,7 +317,7 @@ func TestNewCentralAuth(t *testing.T) {
 			if !strings.HasPrefix(ca.URL(), "http://127.0.0.1:") {
 				t.Errorf("URL = %q, want a loopback http URL", ca.URL())
 			}
-			resp := do(testCtx(t), ca, request{auth: basic(tt.id, tt.secret), contentType: "text/plain", body: "x"})
+			resp := do(testCtx(t), ca, request{auth: basic(tt.id, tt.secret), contentType: "text/plain", body: "never-issued"})
 			if resp.status != http.StatusBadRequest {
 				t.Errorf("logout of an unknown token: status %d, want 400", resp.status)
 			}

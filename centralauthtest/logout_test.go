@@ -1,10 +1,12 @@
-package testutil
+package centralauthtest
 
 import (
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/centralauth-go/logout/internal/testutil"
 )
 
 func TestLogoutEndpoint(t *testing.T) {
@@ -16,6 +18,9 @@ func TestLogoutEndpoint(t *testing.T) {
 		wantCode    string // errorCode of the JSON body; "" for an empty body
 		wantEnded   bool   // whether the session is over afterwards
 		wantAllowed string // Allow header
+		// wantViolation says that the request breaks CentralAuth's
+		// contract: it is recorded as a violation.
+		wantViolation bool
 	}{
 		{
 			name:       "access token ends the session",
@@ -56,9 +61,10 @@ func TestLogoutEndpoint(t *testing.T) {
 				r.method = http.MethodGet
 				return r
 			},
-			wantStatus:  http.StatusMethodNotAllowed,
-			wantCode:    CodeGenericError,
-			wantAllowed: http.MethodPost,
+			wantStatus:    http.StatusMethodNotAllowed,
+			wantCode:      codeGenericError,
+			wantAllowed:   http.MethodPost,
+			wantViolation: true,
 		},
 		{
 			name: "missing credentials",
@@ -67,8 +73,9 @@ func TestLogoutEndpoint(t *testing.T) {
 				r.auth = ""
 				return r
 			},
-			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeNoPermission,
+			wantStatus:    http.StatusUnauthorized,
+			wantCode:      codeNoPermission,
+			wantViolation: true,
 		},
 		{
 			name: "wrong secret",
@@ -77,8 +84,9 @@ func TestLogoutEndpoint(t *testing.T) {
 				r.auth = basic(testID, "nope")
 				return r
 			},
-			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeNoPermission,
+			wantStatus:    http.StatusUnauthorized,
+			wantCode:      codeNoPermission,
+			wantViolation: true,
 		},
 		{
 			name: "URL-escaped credentials are not the credentials",
@@ -87,8 +95,9 @@ func TestLogoutEndpoint(t *testing.T) {
 				r.auth = basic("app%3A1", "p%2540ss%40%C3%A9")
 				return r
 			},
-			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeNoPermission,
+			wantStatus:    http.StatusUnauthorized,
+			wantCode:      codeNoPermission,
+			wantViolation: true,
 		},
 		{
 			name: "bearer scheme",
@@ -97,8 +106,9 @@ func TestLogoutEndpoint(t *testing.T) {
 				r.auth = "Bearer " + strings.TrimPrefix(valid, "Basic ")
 				return r
 			},
-			wantStatus: http.StatusUnauthorized,
-			wantCode:   CodeNoPermission,
+			wantStatus:    http.StatusUnauthorized,
+			wantCode:      codeNoPermission,
+			wantViolation: true,
 		},
 		{
 			name: "JSON content type",
@@ -107,8 +117,9 @@ func TestLogoutEndpoint(t *testing.T) {
 				r.contentType = "application/json"
 				return r
 			},
-			wantStatus: http.StatusBadRequest,
-			wantCode:   CodeGenericError,
+			wantStatus:    http.StatusBadRequest,
+			wantCode:      codeGenericError,
+			wantViolation: true,
 		},
 		{
 			name: "no content type",
@@ -117,26 +128,43 @@ func TestLogoutEndpoint(t *testing.T) {
 				r.contentType = ""
 				return r
 			},
-			wantStatus: http.StatusBadRequest,
-			wantCode:   CodeGenericError,
+			wantStatus:    http.StatusBadRequest,
+			wantCode:      codeGenericError,
+			wantViolation: true,
 		},
 		{
-			name:       "empty body",
-			req:        func(Session) request { return logoutRequest("") },
-			wantStatus: http.StatusBadRequest,
-			wantCode:   CodeTokenMissing,
+			name:          "empty body",
+			req:           func(Session) request { return logoutRequest("") },
+			wantStatus:    http.StatusBadRequest,
+			wantCode:      codeTokenMissing,
+			wantViolation: true,
+		},
+		{
+			name:          "a JSON body",
+			req:           func(s Session) request { return logoutRequest(`{"token":"` + s.AccessToken + `"}`) },
+			wantStatus:    http.StatusBadRequest,
+			wantCode:      codeTokenInvalid,
+			wantViolation: true,
+		},
+		{
+			name:          "a line break after the token",
+			req:           func(s Session) request { return logoutRequest(s.AccessToken + "\n") },
+			wantStatus:    http.StatusBadRequest,
+			wantCode:      codeTokenInvalid,
+			wantViolation: true,
 		},
 		{
 			name:       "unknown token",
 			req:        func(s Session) request { return logoutRequest(s.AccessToken + "x") },
 			wantStatus: http.StatusBadRequest,
-			wantCode:   CodeTokenInvalid,
+			wantCode:   codeTokenInvalid,
 		},
 		{
-			name:       "body over 64 KiB",
-			req:        func(Session) request { return logoutRequest(strings.Repeat("t", 64<<10+1)) },
-			wantStatus: http.StatusRequestEntityTooLarge,
-			wantCode:   CodeGenericError,
+			name:          "body over 64 KiB",
+			req:           func(Session) request { return logoutRequest(strings.Repeat("t", 64<<10+1)) },
+			wantStatus:    http.StatusRequestEntityTooLarge,
+			wantCode:      codeGenericError,
+			wantViolation: true,
 		},
 		{
 			name: "unknown path",
@@ -145,16 +173,17 @@ func TestLogoutEndpoint(t *testing.T) {
 				r.path = "/api/v1/logouts"
 				return r
 			},
-			wantStatus: http.StatusNotFound,
-			wantCode:   CodeGenericError,
+			wantStatus:    http.StatusNotFound,
+			wantCode:      codeGenericError,
+			wantViolation: true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ca := newFake(t)
-			s := ca.IssueSession("ada")
-			other := ca.IssueSession("bob")
+			s := ca.SignIn("ada@example.com")
+			other := ca.SignIn("bob@example.com")
 
 			resp := do(testCtx(t), ca, tt.req(s))
 			if resp.err != nil {
@@ -189,14 +218,17 @@ func TestLogoutEndpoint(t *testing.T) {
 			if strings.Contains(resp.body, s.AccessToken) {
 				t.Error("the answer quotes the token")
 			}
+			if v := ca.Violations(); (len(v) == 1) != tt.wantViolation || len(v) > 1 {
+				t.Errorf("violations %q, want one: %v", v, tt.wantViolation)
+			}
 		})
 	}
 }
 
 func TestLogoutIsIdempotent(t *testing.T) {
-	clk := NewClock(fixedStart)
-	ca := newFake(t, WithClock(clk))
-	s := ca.IssueSession("ada")
+	clk := testutil.NewClock(fixedStart)
+	ca := newFake(t, withNow(clk.Now))
+	s := ca.SignIn("ada@example.com")
 	ctx := testCtx(t)
 
 	clk.Advance(5 * time.Second)
@@ -214,9 +246,9 @@ func TestLogoutIsIdempotent(t *testing.T) {
 			if resp.err != nil || resp.status != http.StatusOK || resp.body != "" {
 				t.Fatalf("got %d %q (err %v), want 200 with an empty body", resp.status, resp.body, resp.err)
 			}
-			got, ok := ca.SessionByToken(tt.token)
+			got, ok := ca.session(tt.token)
 			if !ok || got.Active {
-				t.Fatalf("SessionByToken = %+v, %v; want the ended session", got, ok)
+				t.Fatalf("session = %+v, %v; want the ended session", got, ok)
 			}
 			// Logging out again does not move the end.
 			if want := fixedStart.Add(5 * time.Second); !got.EndedAt.Equal(want) {

@@ -1,8 +1,9 @@
-package testutil
+package centralauthtest
 
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -54,7 +55,8 @@ func TestLoginPage(t *testing.T) {
 		wantStatus int
 		wantBody   string // a substring of the answer
 	}{
-		{"valid request shows the form", loginQuery(), http.StatusOK, `name="user" value="demo"`},
+		{"valid request shows the form", loginQuery(), http.StatusOK, `name="email" value="demo@example.test"`},
+		{"the email parameter prefills the form", loginQuery("email", "ada@example.com"), http.StatusOK, `name="email" value="ada@example.com"`},
 		{"state is carried in the form", loginQuery("state", `a"b<c`), http.StatusOK, `name="state" value="a&#34;b&lt;c"`},
 		{"unknown client", loginQuery("client_id", "other"), http.StatusBadRequest, "unknown client_id"},
 		{"no client", loginQuery("client_id", ""), http.StatusBadRequest, "unknown client_id"},
@@ -94,8 +96,12 @@ func TestLoginPage(t *testing.T) {
 					t.Error("the login page has a script; it must work without JavaScript")
 				}
 			}
-			if n := len(ca.Sessions()); n != 0 {
+			if n := count(ca); n != 0 {
 				t.Errorf("GET started %d sessions, want 0", n)
+			}
+			// Every refused login request is the app's mistake.
+			if v := ca.Violations(); (len(v) == 1) != (tt.wantStatus != http.StatusOK) || len(v) > 1 {
+				t.Errorf("violations %q for a %d", v, resp.status)
 			}
 		})
 	}
@@ -107,29 +113,33 @@ func TestLoginSubmit(t *testing.T) {
 		form       url.Values
 		header     map[string]string // overrides the same-origin request's headers
 		wantStatus int
-		wantUser   string // the session started; "" for none
+		wantEmail  string // of the session started; "" for none
+		// wantViolation says that the app broke CentralAuth's contract;
+		// what the user types and cross-site requests are not the app's.
+		wantViolation bool
 	}{
-		{name: "signs in", form: loginQuery("user", "ada"), wantStatus: http.StatusSeeOther, wantUser: "ada"},
-		{name: "user name is trimmed", form: loginQuery("user", "  ada "), wantStatus: http.StatusSeeOther, wantUser: "ada"},
-		{name: "no Fetch Metadata, same Origin", form: loginQuery("user", "ada"),
-			header: map[string]string{"Sec-Fetch-Site": "", "Origin": "{fake}"}, wantStatus: http.StatusSeeOther, wantUser: "ada"},
-		{name: "cross-site POST", form: loginQuery("user", "mallory"),
+		{name: "signs in", form: loginQuery("email", "ada@example.com"), wantStatus: http.StatusSeeOther, wantEmail: "ada@example.com"},
+		{name: "the email is taken as typed", form: loginQuery("email", "alice@example.com"), wantStatus: http.StatusSeeOther, wantEmail: "alice@example.com"},
+		{name: "the email is trimmed", form: loginQuery("email", "  ada@example.com "), wantStatus: http.StatusSeeOther, wantEmail: "ada@example.com"},
+		{name: "no Fetch Metadata, same Origin", form: loginQuery("email", "ada@example.com"),
+			header: map[string]string{"Sec-Fetch-Site": "", "Origin": "{fake}"}, wantStatus: http.StatusSeeOther, wantEmail: "ada@example.com"},
+		{name: "cross-site POST", form: loginQuery("email", "mallory@example.com"),
 			header: map[string]string{"Sec-Fetch-Site": "cross-site"}, wantStatus: http.StatusForbidden},
-		{name: "same-site POST from another port", form: loginQuery("user", "mallory"),
+		{name: "same-site POST from another port", form: loginQuery("email", "mallory@example.com"),
 			header: map[string]string{"Sec-Fetch-Site": "same-site"}, wantStatus: http.StatusForbidden},
-		{name: "foreign Origin without Fetch Metadata", form: loginQuery("user", "mallory"),
+		{name: "foreign Origin without Fetch Metadata", form: loginQuery("email", "mallory@example.com"),
 			header: map[string]string{"Sec-Fetch-Site": "", "Origin": "http://evil.example"}, wantStatus: http.StatusForbidden},
-		{name: "empty user", form: loginQuery("user", " "), wantStatus: http.StatusBadRequest},
-		{name: "user too long", form: loginQuery("user", strings.Repeat("u", maxUserName+1)), wantStatus: http.StatusBadRequest},
-		{name: "control character in user", form: loginQuery("user", "a\nb"), wantStatus: http.StatusBadRequest},
-		{name: "redirect_uri off loopback", form: loginQuery("user", "ada", "redirect_uri", "https://evil.example/cb"), wantStatus: http.StatusBadRequest},
-		{name: "unknown client", form: loginQuery("user", "ada", "client_id", "x"), wantStatus: http.StatusBadRequest},
+		{name: "empty email", form: loginQuery("email", " "), wantStatus: http.StatusBadRequest},
+		{name: "email too long", form: loginQuery("email", strings.Repeat("u", maxEmail+1)), wantStatus: http.StatusBadRequest},
+		{name: "control character in the email", form: loginQuery("email", "a\nb@example.com"), wantStatus: http.StatusBadRequest},
+		{name: "redirect_uri off loopback", form: loginQuery("email", "ada@example.com", "redirect_uri", "https://evil.example/cb"), wantStatus: http.StatusBadRequest, wantViolation: true},
+		{name: "unknown client", form: loginQuery("email", "ada@example.com", "client_id", "x"), wantStatus: http.StatusBadRequest, wantViolation: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ca := newFake(t)
-			req, _ := http.NewRequest(http.MethodPost, ca.URL()+LoginPath, strings.NewReader(tt.form.Encode()))
+			req, _ := http.NewRequest(http.MethodPost, ca.URL()+loginPath, strings.NewReader(tt.form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Sec-Fetch-Site", "same-origin")
 			for k, v := range tt.header {
@@ -142,21 +152,24 @@ func TestLoginSubmit(t *testing.T) {
 			if resp.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d (body %q)", resp.status, tt.wantStatus, resp.body)
 			}
-			sessions := ca.Sessions()
-			if tt.wantUser == "" {
+			if v := ca.Violations(); (len(v) == 1) != tt.wantViolation || len(v) > 1 {
+				t.Errorf("violations %q, want one: %v", v, tt.wantViolation)
+			}
+			sessions := slices.Collect(ca.Sessions())
+			if tt.wantEmail == "" {
 				if len(sessions) != 0 || resp.header.Get("Location") != "" || resp.header.Get("Set-Cookie") != "" {
 					t.Errorf("refused sign-in left sessions %+v, Location %q, Set-Cookie %q",
 						sessions, resp.header.Get("Location"), resp.header.Get("Set-Cookie"))
 				}
 				return
 			}
-			if len(sessions) != 1 || sessions[0].User != tt.wantUser || !sessions[0].Active {
-				t.Fatalf("sessions = %+v, want one active session of %q", sessions, tt.wantUser)
+			if len(sessions) != 1 || sessions[0].Email != tt.wantEmail || !sessions[0].Active {
+				t.Fatalf("sessions = %+v, want one active session of %q", sessions, tt.wantEmail)
 			}
 			codeFrom(t, resp)
 			var ck *http.Cookie
 			for _, c := range (&http.Response{Header: resp.header}).Cookies() {
-				if c.Name == ProviderCookie {
+				if c.Name == autologinCookie {
 					ck = c
 				}
 			}
@@ -172,7 +185,7 @@ func TestLoginSubmit(t *testing.T) {
 
 func TestLoginKeepsRedirectQuery(t *testing.T) {
 	ca := newFake(t)
-	resp := postLogin(t, ca, loginQuery("user", "ada", "redirect_uri", testRedirect+"?app=a"))
+	resp := postLogin(t, ca, loginQuery("email", "ada@example.com", "redirect_uri", testRedirect+"?app=a"))
 	loc, err := url.Parse(resp.header.Get("Location"))
 	if err != nil || resp.status != http.StatusSeeOther {
 		t.Fatalf("got %d, Location %q (%v)", resp.status, resp.header.Get("Location"), err)
@@ -185,8 +198,8 @@ func TestLoginKeepsRedirectQuery(t *testing.T) {
 
 func TestAutologin(t *testing.T) {
 	ca := newFake(t)
-	first, cookie := signIn(t, ca, "ada")
-	s := ca.Sessions()[0]
+	first, cookie := signIn(t, ca, "ada@example.com")
+	s := newest(t, ca)
 
 	t.Run("second app signs in without asking", func(t *testing.T) {
 		resp := getLogin(t, ca, loginQuery("redirect_uri", "http://127.0.0.1:8081/auth/callback"), cookie)
@@ -201,7 +214,7 @@ func TestAutologin(t *testing.T) {
 		if code == "" || code == first {
 			t.Fatalf("code = %q, want a fresh code", code)
 		}
-		if n := len(ca.Sessions()); n != 1 {
+		if n := count(ca); n != 1 {
 			t.Errorf("%d sessions, want autologin to reuse the one", n)
 		}
 		resp = verify(t, ca, basic(testID, testSecret), formType, code, "redirect_uri", "http://127.0.0.1:8081/auth/callback")
@@ -234,7 +247,7 @@ func TestLoginMethods(t *testing.T) {
 	ca := newFake(t)
 	for _, method := range []string{http.MethodPut, http.MethodDelete, http.MethodHead} {
 		t.Run(method, func(t *testing.T) {
-			req, _ := http.NewRequest(method, ca.URL()+LoginPath+"?"+loginQuery().Encode(), nil)
+			req, _ := http.NewRequest(method, ca.URL()+loginPath+"?"+loginQuery().Encode(), nil)
 			resp := send(t, req)
 			if resp.status != http.StatusMethodNotAllowed || resp.header.Get("Allow") != "GET, POST" {
 				t.Errorf("got %d, Allow %q; want 405 with Allow: GET, POST", resp.status, resp.header.Get("Allow"))
@@ -245,18 +258,18 @@ func TestLoginMethods(t *testing.T) {
 
 func TestLoginCallsAreRecorded(t *testing.T) {
 	ca := newFake(t)
-	code, _ := signIn(t, ca, "ada")
+	code, _ := signIn(t, ca, "ada@example.com")
 	verify(t, ca, basic(testID, testSecret), formType, code)
-	s := ca.Sessions()[0]
+	s := newest(t, ca)
 	do(testCtx(t), ca, userInfoRequest("https://app.example.test", s.AccessToken))
 
 	want := []struct {
 		method, path string
 		status       int
 	}{
-		{http.MethodPost, LoginPath, http.StatusSeeOther},
-		{http.MethodPost, VerifyPath, http.StatusOK},
-		{http.MethodPost, UserInfoPath, http.StatusOK},
+		{http.MethodPost, loginPath, http.StatusSeeOther},
+		{http.MethodPost, verifyPath, http.StatusOK},
+		{http.MethodPost, userInfoPath, http.StatusOK},
 	}
 	got := ca.Calls()
 	if len(got) != len(want) {
@@ -267,8 +280,8 @@ func TestLoginCallsAreRecorded(t *testing.T) {
 			t.Errorf("call %d = %s %s %d, want %s %s %d", i, got[i].Method, got[i].Path, got[i].Status, w.method, w.path, w.status)
 		}
 	}
-	if !strings.Contains(got[1].Body, "code="+code) || got[2].Body != s.AccessToken {
-		t.Errorf("calls do not record the code and the token: %+v", got[1:])
+	if got[1].SessionID != s.ID || got[1].Token != "" || got[2].SessionID != s.ID || got[2].Token != "access" {
+		t.Errorf("calls do not name the session of the code and of the token: %+v", got[1:])
 	}
 }
 
