@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/remote"
 )
@@ -39,16 +40,16 @@ func writeFile(t *testing.T, lines ...string) string {
 
 // injectMix queues n faults in a random order, seeded: 30% 429 with
 // Retry-After, 10% 503, the rest answered normally.
-func injectMix(ca *testutil.CentralAuth, n int) {
+func injectMix(ca *centralauthtest.Server, n int) {
 	rng := rand.New(rand.NewPCG(18, 18))
 	for range n {
 		switch p := rng.IntN(100); {
 		case p < 30:
-			ca.InjectFault(testutil.Fault{Status: 429, RetryAfter: "1"})
+			ca.InjectFault(centralauthtest.Fault{Status: 429, RetryAfter: "1"})
 		case p < 40:
-			ca.InjectFault(testutil.Fault{Status: 503})
+			ca.InjectFault(centralauthtest.Fault{Status: 503})
 		default:
-			ca.InjectFault(testutil.Fault{}) // no fault: a normal answer
+			ca.InjectFault(centralauthtest.Fault{}) // no fault: a normal answer
 		}
 	}
 }
@@ -61,7 +62,8 @@ func TestInterruptAccountsForEveryLine(t *testing.T) {
 	ca := newFake(t)
 	malformed := []string{"not a token", `"quoted.token"`, "two words", strings.Repeat("x", maxLineBytes+1)}
 	content := []string{"# after the incident", ""}
-	tokenAt := map[int]string{} // line number -> token
+	tokenAt := map[int]string{}      // line number -> token
+	sessionOf := map[string]string{} // token -> its session's ID, as the fake's calls name it
 	badAt := map[int]bool{}
 	var tokens []string
 	for i := range 3000 {
@@ -69,7 +71,9 @@ func TestInterruptAccountsForEveryLine(t *testing.T) {
 			content = append(content, malformed[len(badAt)%len(malformed)])
 			badAt[len(content)] = true
 		}
-		tok := ca.IssueSession("u" + strconv.Itoa(i)).AccessToken
+		s := ca.SignIn("u" + strconv.Itoa(i))
+		tok := s.AccessToken
+		sessionOf[tok] = s.ID
 		tokens = append(tokens, tok)
 		content = append(content, tok)
 		tokenAt[len(content)] = tok
@@ -112,13 +116,13 @@ func TestInterruptAccountsForEveryLine(t *testing.T) {
 	// What is not in -json was never sent, and is the not-tried count.
 	sent := map[string]bool{}
 	for _, call := range ca.Calls() {
-		sent[call.Body] = true
+		sent[call.SessionID] = true
 	}
 	var notTried []int
 	for no, tok := range tokenAt {
 		if !seen[no] {
 			notTried = append(notTried, no)
-			if sent[tok] || !ca.Active(tok) {
+			if sent[sessionOf[tok]] || !ca.Active(tok) {
 				t.Fatalf("line %d is counted as not tried, but was sent", no)
 			}
 		}
@@ -157,7 +161,7 @@ func TestExitStatus(t *testing.T) {
 		name   string
 		lines  []string // "issued" is replaced with a token the fake issued
 		args   []string
-		faults []testutil.Fault
+		faults []centralauthtest.Fault
 		file   func(t *testing.T) string // instead of lines
 		want   int
 	}{
@@ -165,7 +169,7 @@ func TestExitStatus(t *testing.T) {
 		{name: "ended and invalid at CentralAuth", lines: []string{"issued", "eyJ.never.issued"}, want: exitOK},
 		{name: "a line over 16 KiB", lines: []string{"issued", long, "issued"}, want: exitFailed},
 		{name: "a malformed line", lines: []string{"issued", "not a token"}, want: exitFailed},
-		{name: "a token that failed", lines: []string{"issued"}, faults: []testutil.Fault{{Status: 500, Times: maxAttempts}}, want: exitFailed},
+		{name: "a token that failed", lines: []string{"issued"}, faults: []centralauthtest.Fault{{Status: 500, Times: maxAttempts}}, want: exitFailed},
 		{name: "a dry run with a malformed line", lines: []string{"issued", "not a token"}, args: []string{"-dry-run"}, want: exitFailed},
 		{name: "a directory as FILE", file: func(t *testing.T) string { return t.TempDir() }, want: exitUsage},
 		{name: "a FILE that cannot be opened", file: func(t *testing.T) string {
@@ -192,7 +196,7 @@ func TestExitStatus(t *testing.T) {
 				lines := slices.Clone(tt.lines)
 				for i, l := range lines {
 					if l == "issued" {
-						lines[i] = ca.IssueSession("u" + strconv.Itoa(i)).AccessToken
+						lines[i] = ca.SignIn("u" + strconv.Itoa(i)).AccessToken
 					}
 				}
 				path = writeFile(t, lines...)
@@ -220,7 +224,7 @@ func TestWrongCredentialsStopTheRun(t *testing.T) {
 	ca := newFake(t)
 	var lines []string
 	for i := range 1000 {
-		lines = append(lines, ca.IssueSession("u"+strconv.Itoa(i)).AccessToken)
+		lines = append(lines, ca.SignIn("u"+strconv.Itoa(i)).AccessToken)
 	}
 	path := writeFile(t, lines...)
 	env := fakeEnv(ca)
@@ -261,15 +265,15 @@ func TestWrongCredentialsStopTheRun(t *testing.T) {
 func TestInvalidIsNotAlreadyEnded(t *testing.T) {
 	ca := newFake(t)
 	body := func(code string) string { return `{"errorCode":"` + code + `","message":"m"}` }
-	ca.InjectFault(testutil.Fault{Status: 400, Body: body("sessionExpired")})
-	ca.InjectFault(testutil.Fault{Status: 400, Body: body("sessionInactive")})
-	ca.InjectFault(testutil.Fault{Status: 404, Body: body("sessionMissing")})
-	ca.InjectFault(testutil.Fault{Status: 400, Body: body("sessionInvalid")})
-	ca.InjectFault(testutil.Fault{Status: 503, Body: body("sessionExpired"), Times: maxAttempts})
+	ca.InjectFault(centralauthtest.Fault{Status: 400, Body: body("sessionExpired")})
+	ca.InjectFault(centralauthtest.Fault{Status: 400, Body: body("sessionInactive")})
+	ca.InjectFault(centralauthtest.Fault{Status: 404, Body: body("sessionMissing")})
+	ca.InjectFault(centralauthtest.Fault{Status: 400, Body: body("sessionInvalid")})
+	ca.InjectFault(centralauthtest.Fault{Status: 503, Body: body("sessionExpired"), Times: maxAttempts})
 	want := []string{"alreadyEnded", "alreadyEnded", "alreadyEnded", "invalid", "failed", "ended", "invalid"}
 	var lines []string
 	for i := range want {
-		tok := ca.IssueSession("u" + strconv.Itoa(i)).AccessToken
+		tok := ca.SignIn("u" + strconv.Itoa(i)).AccessToken
 		if i == len(want)-1 {
 			tok = "eyJ.never.issued" // answered tokenInvalid
 		}

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/testutil"
 )
 
 // ended counts the fake's logout calls answered 200.
-func ended(ca *testutil.CentralAuth) int {
+func ended(ca *centralauthtest.Server) int {
 	n := 0
 	for _, c := range ca.Calls() {
 		if c.Status == 200 {
@@ -31,7 +32,7 @@ func TestSignalWhileStdinOpen(t *testing.T) {
 			ca := newFake(t)
 			c := startProcess(t, fakeEnv(ca), nil, "-c", "2")
 			for i := range 3 {
-				if _, err := c.stdin.Write([]byte(ca.IssueSession("u"+strconv.Itoa(i)).AccessToken + "\n")); err != nil {
+				if _, err := c.stdin.Write([]byte(ca.SignIn("u"+strconv.Itoa(i)).AccessToken + "\n")); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -51,10 +52,10 @@ func TestSignalWhileStdinOpen(t *testing.T) {
 func TestSecondSignalStopsAtOnce(t *testing.T) {
 	ca := newFake(t)
 	hold := make(chan struct{}) // never closed: CentralAuth does not answer
-	ca.InjectFault(testutil.Fault{Block: hold, Times: 1000})
+	ca.InjectFault(centralauthtest.Fault{Block: hold, Times: 1000})
 	var lines []string
 	for i := range 20 {
-		lines = append(lines, ca.IssueSession("u"+strconv.Itoa(i)).AccessToken)
+		lines = append(lines, ca.SignIn("u"+strconv.Itoa(i)).AccessToken)
 	}
 	c := startProcess(t, fakeEnv(ca), strings.NewReader(""), "-json", "-c", "2", writeFile(t, lines...))
 	testutil.WaitFor(t, 30*time.Second, "two requests in flight", func() bool { return len(ca.Calls()) == 2 })

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/internal/redistest"
 	"github.com/centralauth-go/logout/internal/testutil"
 	"github.com/centralauth-go/logout/middleware"
@@ -32,11 +33,7 @@ const (
 // redis-server, and checks that every hook counted what happened.
 func TestEveryHookIsCounted(t *testing.T) {
 	srv := redistest.Start(t)
-	ca, err := testutil.NewCentralAuth(clientID, clientSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ca.Close)
+	ca := centralauthtest.Start(t, clientID, clientSecret)
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 
 	counts := new(expvar.Map)
@@ -115,7 +112,7 @@ func TestEveryHookIsCounted(t *testing.T) {
 	_, cyCookie := login(t, ca, store, "cy")
 	serve(local, http.MethodPost, "/logout", cyCookie)
 	bob, bobCookie := login(t, ca, store, "bob")
-	ca.InjectFault(testutil.Fault{Status: http.StatusServiceUnavailable, Times: 2})
+	ca.InjectFault(centralauthtest.Fault{Status: http.StatusServiceUnavailable, Times: 2})
 	serve(everywhere, http.MethodPost, "/logout", bobCookie)
 	wait(30*time.Second, "outbox.delivered", 1)
 	if ca.Active(bob.AccessToken) {
@@ -144,9 +141,9 @@ func TestEveryHookIsCounted(t *testing.T) {
 // login starts a CentralAuth session for user and saves it in a cookie, as
 // a login callback would; it returns the session and the cookie's
 // "name=value".
-func login(t *testing.T, ca *testutil.CentralAuth, store *session.Store, user string) (testutil.Session, string) {
+func login(t *testing.T, ca *centralauthtest.Server, store *session.Store, user string) (centralauthtest.Session, string) {
 	t.Helper()
-	s := ca.IssueSession(user)
+	s := ca.SignIn(user)
 	rec := httptest.NewRecorder()
 	if err := store.Save(rec, &session.Session{AccessToken: s.AccessToken, IDToken: s.IDToken}); err != nil {
 		t.Fatal(err)
