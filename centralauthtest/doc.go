@@ -35,6 +35,14 @@
 // The last three take the app's Basic credentials, base64("id:secret")
 // without URL-escaping, and the token as a text/plain body.
 //
+// The tokens are JWEs, as CentralAuth's are, which the token package reads:
+// encrypted with the client secret's UTF-8 bytes as the key (alg "dir", and
+// the enc whose key is as long as the secret), they carry the session's ID,
+// and the ID token also the user that userinfo answers. That takes a secret
+// of 16, 24, 32, 48 or 64 bytes; since the length of CentralAuth's real
+// secrets is unconfirmed, for any other secret, such as "my-secret", the
+// tokens are random strings of a JWE's shape that nothing can decrypt.
+//
 // The fake is strict. A request that breaks the contract, such as a plain
 // PKCE challenge, a code used twice or sent with another redirect_uri,
 // wrong credentials or a JSON body, fails as CentralAuth would fail it, with

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // The endpoints, under the base URL.
@@ -32,9 +34,10 @@ const maxRequestBody = 64 << 10
 // Server is a running fake CentralAuth. Start it with Start or NewServer
 // and stop it with Close. Its methods are safe for concurrent use.
 type Server struct {
-	clientID  string   // what the login page's client_id must be
-	wantCreds string   // base64("id:secret"), what the Authorization header must carry
-	domains   []string // WithAppDomains
+	clientID  string         // what the login page's client_id must be
+	wantCreds string         // base64("id:secret"), what the Authorization header must carry
+	domains   []string       // WithAppDomains
+	encrypter jose.Encrypter // of the tokens; nil for a secret that cannot be a key (sessions.go)
 	listener  net.Listener
 	server    *http.Server
 	closeOnce sync.Once
@@ -123,6 +126,10 @@ func NewServer(clientID, clientSecret string, opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
+	encrypter, err := newEncrypter(clientSecret)
+	if err != nil {
+		return nil, fmt.Errorf("centralauthtest: the tokens' encrypter: %w", err)
+	}
 	l, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return nil, fmt.Errorf("centralauthtest: listening: %w", err)
@@ -131,6 +138,7 @@ func NewServer(clientID, clientSecret string, opts ...Option) (*Server, error) {
 		clientID:  clientID,
 		wantCreds: base64.StdEncoding.EncodeToString([]byte(clientID + ":" + clientSecret)),
 		domains:   cfg.domains,
+		encrypter: encrypter,
 		listener:  l,
 		now:       cfg.now,
 		changed:   make(chan struct{}),

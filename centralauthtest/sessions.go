@@ -4,16 +4,19 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"iter"
 	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // Session is a CentralAuth session of a user, and the two tokens that name
-// it. Either token ends the whole session. While it is active, userinfo
-// answers its user: the Email, an ID derived from it ("usr_…", the same
-// for every session of the email), verified, not blocked, in organization
-// "org_demo".
+// it (the package comment says when they are real JWEs). Either token ends
+// the whole session. While it is active, userinfo answers its user: the
+// Email, an ID derived from it ("usr_…", the same for every session of the
+// email), verified, not blocked, in organization "org_demo".
 type Session struct {
 	ID          string // such as "ses_…", unique
 	Email       string // the user's email, as signed in
@@ -29,13 +32,14 @@ type Session struct {
 // have them after its login.
 func (s *Server) SignIn(email string) Session {
 	sess := &Session{
-		ID:          "ses_" + hex.EncodeToString(randomBytes(16)),
-		Email:       email,
-		AccessToken: newJWELike(),
-		IDToken:     newJWELike(),
-		Active:      true,
-		CreatedAt:   s.now(),
+		ID:        "ses_" + hex.EncodeToString(randomBytes(16)),
+		Email:     email,
+		Active:    true,
+		CreatedAt: s.now(),
 	}
+	user := userOf(*sess)
+	sess.AccessToken = s.mint(claims{SessionID: sess.ID})
+	sess.IDToken = s.mint(claims{SessionID: sess.ID, User: &user})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sessions = append(s.sessions, sess)
@@ -106,9 +110,49 @@ func tokenKind(sess Session, token string) string {
 	return "access"
 }
 
-// jweHeader is the protected header of the fake tokens. CentralAuth's are
-// JWEs encrypted with the client secret; an app sends them on as they are,
-// so random bytes in the right shape are enough.
+// directEncs maps the lengths of client secret that can be a key, with
+// alg "dir", to the content encryption that takes a key of that length.
+var directEncs = map[int]jose.ContentEncryption{
+	16: jose.A128GCM, 24: jose.A192GCM, 32: jose.A256GCM,
+	48: jose.A192CBC_HS384, 64: jose.A256CBC_HS512,
+}
+
+// newEncrypter returns the encrypter of CentralAuth's tokens under
+// clientSecret, or nil for a secret no algorithm can use as a key.
+func newEncrypter(clientSecret string) (jose.Encrypter, error) {
+	enc, ok := directEncs[len(clientSecret)]
+	if !ok {
+		return nil, nil
+	}
+	return jose.NewEncrypter(enc, jose.Recipient{Algorithm: jose.DIRECT, Key: []byte(clientSecret)}, nil)
+}
+
+// claims is the payload of CentralAuth's tokens: the user is in the ID token.
+type claims struct {
+	SessionID string    `json:"sessionId"`
+	User      *userInfo `json:"user,omitempty"`
+}
+
+// mint returns a token of c: a JWE under the client secret, or, for a
+// secret that cannot be a key, a JWE-like random string. A fresh IV makes
+// every JWE unique.
+func (s *Server) mint(c claims) string {
+	if s.encrypter == nil {
+		return newJWELike()
+	}
+	payload, _ := json.Marshal(c) // strings and a struct of them cannot fail
+	obj, err := s.encrypter.Encrypt(payload)
+	if err != nil {
+		// Only crypto/rand could fail here, and it crashes the program instead.
+		panic("centralauthtest: encrypting a token: " + err.Error())
+	}
+	tok, _ := obj.CompactSerialize() // fails only for several recipients or unprotected headers
+	return tok
+}
+
+// jweHeader is the protected header of the JWE-like tokens. An app sends
+// tokens on as they are, so random bytes in the right shape are enough for
+// all but reading them.
 var jweHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"A256KW","enc":"A256GCM"}`))
 
 // newJWELike returns a random string in JWE compact serialization: header,
