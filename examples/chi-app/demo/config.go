@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The environment variables the example reads. Each has the meaning its
@@ -24,6 +25,7 @@ const (
 	envAddrB         = "ADDR_B"
 	envFakeAddr      = "CENTRALAUTH_FAKE_ADDR"
 	envRedisURL      = "REDIS_URL"
+	envInterval      = "CENTRALAUTH_CHECK_INTERVAL"
 )
 
 // Defaults of the settings that have one.
@@ -58,6 +60,9 @@ type config struct {
 	// RedisURL, when set, keeps revocations and the outbox in Redis
 	// instead of memory, as an app with many instances would.
 	RedisURL string
+	// CheckInterval is how often each app asks CentralAuth whether a
+	// session still stands (sessioncheck.WithInterval).
+	CheckInterval time.Duration
 }
 
 // Demo reports whether the example runs on the embedded CentralAuth.
@@ -146,6 +151,19 @@ func parseConfig(lookup func(string) (string, bool)) (config, error) {
 		// Not quoted back: the URL may hold Redis's password.
 		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			bad(envRedisURL, "is not a redis:// or rediss:// URL")
+		}
+	}
+
+	c.CheckInterval = exampleCheckInterval
+	if v := get(envInterval); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad(envInterval, "is not a Go duration, such as 30s or 10m")
+		case d < 0:
+			bad(envInterval, "is negative")
+		default:
+			c.CheckInterval = d
 		}
 	}
 

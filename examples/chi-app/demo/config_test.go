@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // env is a lookup over a map, as os.LookupEnv would see it.
@@ -78,7 +79,7 @@ func TestParseConfig(t *testing.T) {
 			name: "no configuration: demo mode with defaults",
 			env:  map[string]string{},
 			check: func(t *testing.T, c config) {
-				if !c.Demo() || c.AddrA != "127.0.0.1:8080" || c.AddrB != "127.0.0.1:8081" || c.ClientID != demoClientID {
+				if !c.Demo() || c.AddrA != "127.0.0.1:8080" || c.AddrB != "127.0.0.1:8081" || c.ClientID != demoClientID || c.CheckInterval != exampleCheckInterval {
 					t.Errorf("config = %+v, want demo mode on 127.0.0.1:8080 and :8081", c)
 				}
 				if !c.GeneratedKeys || len(c.HashKey) != 64 || len(c.EncryptionKey) != 32 || len(c.ClientSecret) < 32 {
@@ -86,6 +87,17 @@ func TestParseConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "the check interval, as a Go duration",
+			env:  map[string]string{envInterval: "10m"},
+			check: func(t *testing.T, c config) {
+				if c.CheckInterval != 10*time.Minute {
+					t.Errorf("check interval %v, want 10m", c.CheckInterval)
+				}
+			},
+		},
+		{name: "a check interval that is not a duration", env: map[string]string{envInterval: "10"}, wantVars: []string{envInterval}},
+		{name: "a negative check interval", env: map[string]string{envInterval: "-1s"}, wantVars: []string{envInterval}},
 		{
 			name: "empty variables count as unset",
 			env:  map[string]string{envBaseURL: "", envHashKey: " ", envAddr: ""},

@@ -203,14 +203,14 @@ func exampleApps(cfg config, baseURL string, demo sessionLister, urlA, urlB stri
 		c.BaseURL, c.ClientID, c.ClientSecret = baseURL, cfg.ClientID, cfg.ClientSecret
 		c.HashKey, c.EncryptionKey = cfg.HashKey, cfg.EncryptionKey
 		c.Demo, c.Logger = demo, logger
-		c.CheckInterval, c.MaxStale = exampleCheckInterval, exampleMaxStale
+		c.CheckInterval, c.MaxStale = cfg.CheckInterval, exampleMaxStale
 	}
 	return apps
 }
 
 // The example asks CentralAuth often, so that a "Log out everywhere" in one
-// app shows in the other within seconds. The library's defaults are 30s
-// and 10m.
+// app shows in the other within seconds, unless CENTRALAUTH_CHECK_INTERVAL
+// says otherwise. The library's defaults are 30s and 10m.
 const (
 	exampleCheckInterval = 2 * time.Second
 	exampleMaxStale      = time.Minute
