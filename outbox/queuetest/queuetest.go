@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/centralauth-go/logout/internal/conform"
 	"github.com/centralauth-go/logout/outbox"
 )
 
@@ -59,22 +60,8 @@ type check struct {
 	run   func(q *queue)
 }
 
-// failed is how a check stops at its first failure, as t.Fatal would: run
-// recovers it.
-type failed struct{ err error }
-
-func run(q outbox.Queue, c check) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(failed)
-			if !ok {
-				panic(r)
-			}
-			err = f.err
-		}
-	}()
-	c.run(&queue{q: q, ctx: context.Background()})
-	return nil
+func run(q outbox.Queue, c check) error {
+	return conform.Run(func() { c.run(&queue{q: q, ctx: context.Background()}) })
 }
 
 // queue wraps the queue under test with steps that stop the check when
@@ -84,9 +71,7 @@ type queue struct {
 	ctx context.Context
 }
 
-func (q *queue) fatalf(format string, args ...any) {
-	panic(failed{fmt.Errorf(format, args...)})
-}
+func (q *queue) fatalf(format string, args ...any) { conform.Failf(format, args...) }
 
 func newID() string {
 	var b [12]byte

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/centralauth-go/logout/internal/conform"
 	"github.com/centralauth-go/logout/session"
 )
 
@@ -50,22 +51,8 @@ type check struct {
 	run  func(l *list)
 }
 
-// failed is how a check stops at its first failure, as t.Fatal would: run
-// recovers it.
-type failed struct{ err error }
-
-func run(l session.RevocationList, c check) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(failed)
-			if !ok {
-				panic(r)
-			}
-			err = f.err
-		}
-	}()
-	c.run(&list{l: l, ctx: context.Background()})
-	return nil
+func run(l session.RevocationList, c check) error {
+	return conform.Run(func() { c.run(&list{l: l, ctx: context.Background()}) })
 }
 
 // list wraps the list under test with steps that stop the check when they
@@ -75,9 +62,7 @@ type list struct {
 	ctx context.Context
 }
 
-func (l *list) fatalf(format string, args ...any) {
-	panic(failed{fmt.Errorf(format, args...)})
-}
+func (l *list) fatalf(format string, args ...any) { conform.Failf(format, args...) }
 
 func newID() string { return rand.Text() }
 
