@@ -18,7 +18,8 @@ type Event struct {
 	// the default.
 	ReturnTo string
 	// RevokeErr is the error of adding the session to the store's
-	// revocation list (session.WithRevocations), or nil.
+	// revocation list (session.WithRevocations), or to the list of ended
+	// sessions (WithEndedSessions), or nil.
 	RevokeErr error
 	// Remote says what became of the session-wide logout.
 	Remote RemoteOutcome

@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"time"
 
+	"github.com/centralauth-go/logout/internal/endedset"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/returnto"
 	"github.com/centralauth-go/logout/session"
@@ -76,6 +78,9 @@ func NewLogoutHandler(store SessionStore, opts ...Option) (*LogoutHandler, error
 	}
 	if cfg.sessionWide && cfg.remote == nil {
 		return nil, configError("WithSessionWide(true) needs WithRemote")
+	}
+	if cfg.ended != nil && !cfg.sessionWide {
+		return nil, configError("WithEndedSessions needs WithSessionWide(true): only a session-wide logout ends the CentralAuth session")
 	}
 	policy, err := returnto.NewPolicy(cfg.allowedHosts...)
 	if err != nil {
@@ -156,7 +161,9 @@ func (h *LogoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sessions, revokeErr := h.endLocally(w, r)
 	ev.SessionIDs, ev.RevokeErr = sessionIDs(sessions), revokeErr
 	if ev.SessionWide {
-		ev.Remote, ev.RemoteErr = h.remoteLogout(r, sessions)
+		var listErr error
+		ev.Remote, ev.RemoteErr, listErr = h.remoteLogout(r, sessions)
+		ev.RevokeErr = errors.Join(ev.RevokeErr, listErr)
 	}
 	if h.cfg.onLogout != nil {
 		h.cfg.onLogout(r, ev)
@@ -206,8 +213,9 @@ func sessionIDs(sessions []*session.Session) []string {
 // remoteLogout ends the CentralAuth sessions, within the remote timeout,
 // and hands a retryable failure to the outbox. It sends the Bearer token,
 // when WithBearerToken allows one, else each session's access token, else
-// its ID token. The outcome is the worst of the calls'.
-func (h *LogoutHandler) remoteLogout(r *http.Request, sessions []*session.Session) (RemoteOutcome, error) {
+// its ID token. The outcome is the worst of the calls'; the last error is
+// that of adding the sessions to the list of ended sessions.
+func (h *LogoutHandler) remoteLogout(r *http.Request, sessions []*session.Session) (RemoteOutcome, error, error) {
 	var tokens []string
 	if h.cfg.bearer {
 		token, present := bearerToken(r)
@@ -226,18 +234,49 @@ func (h *LogoutHandler) remoteLogout(r *http.Request, sessions []*session.Sessio
 		}
 	}
 	if len(tokens) == 0 {
-		return RemoteNone, nil
+		return RemoteNone, nil, nil
 	}
 	// One bound for all the calls: see WithRemoteTimeout.
 	ctx, cancel := h.detached(r)
 	defer cancel()
-	outcome, errs := RemoteNone, []error(nil)
+	outcome, errs, listErrs := RemoteNone, []error(nil), []error(nil)
 	for _, token := range tokens {
 		o, err := h.sendRemote(ctx, r, token)
 		outcome = worse(outcome, o)
 		errs = append(errs, err)
+		if o == RemoteDelivered || o == RemoteQueued {
+			listErrs = append(listErrs, h.listEnded(r, token, sessions))
+		}
 	}
-	return outcome, errors.Join(errs...)
+	return outcome, errors.Join(errs...), errors.Join(listErrs...)
+}
+
+// listEnded adds the CentralAuth session of token, which CentralAuth ended
+// or the outbox will, to the list of ended sessions (WithEndedSessions).
+func (h *LogoutHandler) listEnded(r *http.Request, token string, sessions []*session.Session) error {
+	if h.cfg.ended == nil {
+		return nil
+	}
+	claims, ok := h.cfg.tokens.Decrypt(token)
+	if !ok {
+		h.log(r.Context(), slog.LevelDebug, "logout: the token does not decrypt with the client secret; the other apps notice the logout at their check interval")
+		return nil
+	}
+	var expires time.Time // the token's, when a session holds it
+	for _, s := range sessions {
+		if s.AccessToken == token || s.IDToken == token {
+			expires = s.Expires
+		}
+	}
+	// Its own bound: the calls to CentralAuth may have used up theirs.
+	ctx, cancel := h.detached(r)
+	defer cancel()
+	if err := endedset.Mark(ctx, h.cfg.ended, claims.SessionID, expires); err != nil {
+		h.log(r.Context(), slog.LevelError, "logout: could not add the session to the list of ended sessions; the other apps notice the logout at their check interval",
+			slog.Any("error", err))
+		return fmt.Errorf("middleware: list of ended sessions: %w", err)
+	}
+	return nil
 }
 
 // sendRemote ends one CentralAuth session, and queues a retryable failure.

@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/centralauth-go/logout/session"
+	"github.com/centralauth-go/logout/token"
 )
 
 // Option configures a LogoutHandler in NewLogoutHandler.
@@ -26,6 +29,8 @@ type config struct {
 	onLogout        func(*http.Request, Event)
 	logger          *slog.Logger
 	remoteTimeout   time.Duration
+	tokens          *token.Decrypter
+	ended           session.RevocationList
 }
 
 // isNil reports whether v is nil, or an interface holding a nil pointer
@@ -204,6 +209,37 @@ func WithRemoteTimeout(d time.Duration) Option {
 			return configError("remote timeout %v is not positive", d)
 		}
 		c.remoteTimeout = d
+		return nil
+	}
+}
+
+// WithEndedSessions has a session-wide logout add the CentralAuth session
+// it ends to ended, the list of ended sessions that the other apps'
+// session checks read (sessioncheck.WithEndedSessions, with the same
+// list), so that they end it on their next request instead of at their
+// check interval. tokens reads the CentralAuth session from the token that
+// the logout sends; a token that does not decrypt is sent all the same,
+// and recorded nowhere.
+//
+// The session is added once CentralAuth has ended it, or once the outbox
+// (WithOutbox) has taken the logout to retry, not before: a session that
+// CentralAuth keeps must never be on the list, or an autologin in another
+// app would hand the user the same CentralAuth session, which that app
+// would refuse at once, until the entry expires. So the other apps learn of
+// the logout within CentralAuth's answer, bounded by WithRemoteTimeout, and
+// a logout that fails for good, with nothing queued, leaves them to their
+// check interval, which agrees with CentralAuth. A list that cannot be
+// written is logged at Error and reported in Event.RevokeErr. It needs
+// WithSessionWide(true). Default: no list.
+func WithEndedSessions(tokens *token.Decrypter, ended session.RevocationList) Option {
+	return func(c *config) error {
+		switch {
+		case tokens == nil:
+			return configError("nil token.Decrypter")
+		case isNil(ended):
+			return configError("nil list of ended sessions: pass the one the session checks read")
+		}
+		c.tokens, c.ended = tokens, ended
 		return nil
 	}
 }

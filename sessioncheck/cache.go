@@ -19,6 +19,9 @@ type entry struct {
 	good time.Duration // when the last good answer came
 	next time.Duration // when to ask again
 	call *flight       // the call in progress, or nil
+	// sid is the CentralAuth session that the token names, with
+	// WithEndedSessions, or "". It never changes once the entry is made.
+	sid string
 }
 
 // firstKey names a session without an answer yet: by ID and token, so

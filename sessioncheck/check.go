@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/centralauth-go/logout/internal/endedset"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
 )
@@ -80,7 +81,18 @@ type Check struct {
 	misconfigLog time.Duration
 
 	proxyWarned atomic.Bool // the untrusted proxy was logged
+
+	// With WithEndedSessions: when a token last decrypted at a first
+	// check, since base, plus one (0: never), and when the Check may next
+	// log that none has, or that the list of ended sessions failed.
+	decryptedAt    atomic.Int64
+	noDecryptLog   atomic.Int64
+	endedFailedLog atomic.Int64
 }
+
+// junkWindow is how long after the last token that decrypted a token that
+// does not is refused as not CentralAuth's: see WithEndedSessions.
+const junkWindow = 5 * time.Minute
 
 // Store is where the app keeps its sessions: *session.Store and
 // *session.TokenCookie fit it, and an app may wrap either.
@@ -239,22 +251,111 @@ func (c *Check) check(w http.ResponseWriter, r *http.Request) Session {
 		c.log(r.Context(), slog.LevelWarn, "session check: session store failed", slog.Any("error", err))
 		return Session{}
 	}
-	tok := hashToken(sessionToken(sess))
+	raw := sessionToken(sess)
+	tok := hashToken(raw)
 	now := c.since()
 	c.mu.RLock()
 	e, _ := c.lookupLocked(sess.ID, tok)
-	if e == nil || e.call != nil || now >= e.next {
-		c.mu.RUnlock()
-		return c.ask(w, r, sess, tok)
+	due := e == nil || e.call != nil || now >= e.next
+	var (
+		s   Session
+		ev  Event
+		sid string // the CentralAuth session, when the token was read
+	)
+	if e != nil {
+		sid = e.sid
 	}
-	s, ev := c.answeredLocked(sess, e, now)
+	if !due {
+		s, ev = c.answeredLocked(sess, e, now)
+	}
 	c.mu.RUnlock()
+	if c.cfg.tokens != nil {
+		if e == nil {
+			// Once per session and token: the entry keeps what it says.
+			claims, ok := c.cfg.tokens.Decrypt(raw)
+			switch {
+			case ok:
+				sid = claims.SessionID
+				c.decryptedAt.Store(int64(now) + 1)
+			case c.refusesUnreadable(r, now):
+				return c.unvouched(r, Session{}, Event{Outcome: Foreign, SessionID: sess.ID, Err: errForeign}, slog.LevelDebug)
+			}
+		}
+		if sid != "" && c.endedElsewhere(r, sid, now) {
+			return c.endedInList(w, r, sess, tok)
+		}
+	}
+	if due {
+		return c.ask(w, r, sess, tok, sid)
+	}
 	return c.cached(r, s, ev)
+}
+
+// errForeign is the error of a Foreign outcome.
+var errForeign = errors.New("sessioncheck: the token does not decrypt with the organization's client secret")
+
+// errEndedInList is the error of an Ended outcome that the list of ended
+// sessions decided.
+var errEndedInList = errors.New("sessioncheck: the CentralAuth session was ended in another app (the list of ended sessions)")
+
+// refusesUnreadable reports whether a token that does not decrypt is
+// refused as not CentralAuth's: while another one decrypted within the
+// junk window. Past it, the Check asks CentralAuth, and says so at Error
+// once per window if tokens used to decrypt.
+func (c *Check) refusesUnreadable(r *http.Request, now time.Duration) bool {
+	last := c.decryptedAt.Load()
+	if last == 0 {
+		return false // none ever decrypted: nothing to compare with
+	}
+	if now-time.Duration(last-1) < junkWindow {
+		return true
+	}
+	if c.due(&c.noDecryptLog, now, junkWindow) {
+		c.log(r.Context(), slog.LevelError, "session check: no token has decrypted with the client secret for "+junkWindow.String()+
+			"; CentralAuth may have changed the tokens' format, or the secret been rotated (token.WithPreviousSecret): asking CentralAuth about every token that does not")
+	}
+	return false
+}
+
+// due reports whether the time at next has come, and if so moves it to
+// now+every: for log lines that must not repeat on every request.
+func (c *Check) due(next *atomic.Int64, now, every time.Duration) bool {
+	at := next.Load()
+	return int64(now) >= at && next.CompareAndSwap(at, int64(now+every))
+}
+
+// endedElsewhere asks the list of ended sessions about sid. A list that
+// cannot be asked is not a logout: the check goes on without it.
+func (c *Check) endedElsewhere(r *http.Request, sid string, now time.Duration) bool {
+	ended, err := c.cfg.ended.Revoked(r.Context(), sid)
+	if err != nil {
+		if c.due(&c.endedFailedLog, now, c.cfg.interval) {
+			c.log(r.Context(), slog.LevelWarn, "session check: the list of ended sessions cannot be asked; logouts made elsewhere are noticed at the check interval meanwhile",
+				slog.Any("error", err))
+		}
+		return false
+	}
+	return ended
+}
+
+// endedInList ends a session whose CentralAuth session the list of ended
+// sessions holds, without asking CentralAuth: its answers are dropped,
+// its cookie cleared, and the session revoked.
+func (c *Check) endedInList(w http.ResponseWriter, r *http.Request, sess *session.Session, tok tokenHash) Session {
+	c.mu.Lock()
+	if e := c.entries[sess.ID]; e != nil && e.tok == tok && e.call == nil {
+		delete(c.entries, sess.ID)
+	}
+	if e := c.first[firstKey{sess.ID, tok}]; e != nil && e.call == nil {
+		delete(c.first, firstKey{sess.ID, tok})
+	}
+	c.mu.Unlock()
+	return c.settle(w, r, sess, nil, Ended, remote.User{}, errEndedInList, time.Now())
 }
 
 // ask asks CentralAuth, or waits for the call in progress for the same
 // session, for at most the timeout.
-func (c *Check) ask(w http.ResponseWriter, r *http.Request, sess *session.Session, tok tokenHash) Session {
+func (c *Check) ask(w http.ResponseWriter, r *http.Request, sess *session.Session, tok tokenHash, sid string) Session {
 	start := time.Now()
 	// What CentralAuth records of the end user, as values: the call may
 	// outlive this request.
@@ -269,6 +370,7 @@ func (c *Check) ask(w http.ResponseWriter, r *http.Request, sess *session.Sessio
 			ev := Event{Outcome: Unavailable, SessionID: sess.ID, Err: errTooManyFirstChecks}
 			return c.unvouched(r, Session{}, ev, slog.LevelWarn)
 		}
+		e.sid = sid
 	}
 	f := e.call
 	if f == nil {
@@ -351,6 +453,14 @@ func (c *Check) call(reqCtx context.Context, sess *session.Session, eu remote.En
 	}
 	f.err = err
 	c.mu.Unlock()
+	if f.outcome == Ended && e.sid != "" {
+		// The other apps, and this one's other sessions of the same
+		// CentralAuth session, need not ask.
+		if lerr := endedset.Mark(ctx, c.cfg.ended, e.sid, sess.Expires); lerr != nil {
+			c.log(ctx, slog.LevelWarn, "session check: could not add an ended session to the list of ended sessions",
+				slog.String("session_id", sess.ID), slog.Any("error", lerr))
+		}
+	}
 	if logMisconfigured {
 		c.log(ctx, slog.LevelError, "session check: CentralAuth refuses this app's client ID and secret, or its origin (remote.WithAppOrigin); no session can be checked",
 			slog.Any("error", err))
@@ -379,7 +489,11 @@ func (c *Check) settle(w http.ResponseWriter, r *http.Request, sess *session.Ses
 		if _, lerr := c.store.Logout(ctx, w, r); lerr != nil && !errors.Is(lerr, session.ErrRevoked) {
 			attrs = append(attrs, slog.Any("revoke_error", lerr))
 		}
-		c.log(r.Context(), slog.LevelInfo, "session check: CentralAuth session ended; logged out here too", attrs...)
+		msg := "session check: CentralAuth session ended; logged out here too"
+		if err == errEndedInList {
+			msg = "session check: CentralAuth session ended in another app (the list of ended sessions); logged out here too"
+		}
+		c.log(r.Context(), slog.LevelInfo, msg, attrs...)
 		c.report(r, ev)
 		return Session{}
 	}

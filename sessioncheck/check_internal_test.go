@@ -176,7 +176,7 @@ func TestOneCallPerIntervalWhateverTheScheduling(t *testing.T) {
 		if _, ok := visitWith(c, "user"); !ok { // request B: asks, answered
 			t.Fatal("request B not live")
 		}
-		cs := c.ask(httptest.NewRecorder(), r, sess, hashToken(sess.AccessToken)) // request A goes on
+		cs := c.ask(httptest.NewRecorder(), r, sess, hashToken(sess.AccessToken), "") // request A goes on
 		if cs.Session == nil || rc.calls.Load() != 1 {
 			t.Fatalf("request A: %+v, %d calls; want live, 1 call", cs, rc.calls.Load())
 		}

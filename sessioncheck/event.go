@@ -18,7 +18,9 @@ type Event struct {
 	// interval).
 	Latency time.Duration
 	// Err is CentralAuth's answer when it did not vouch for the session:
-	// with Ended, an error matching remote.IsSessionEnded; with Stale,
+	// with Ended, an error matching remote.IsSessionEnded, or, when the
+	// list of ended sessions said so (WithEndedSessions), one that says
+	// that; with Foreign, one that says why; with Stale,
 	// Unavailable and Misconfigured, why it could not be asked. Nil with
 	// Fresh and Cached.
 	Err error
@@ -44,4 +46,9 @@ const (
 	// Misconfigured: as Unavailable, because CentralAuth refuses the app's
 	// client ID and secret or its origin (noPermission, domainInvalid).
 	Misconfigured Outcome = "misconfigured"
+	// Foreign: with WithEndedSessions, the token does not decrypt with
+	// the organization's client secret while others do, so it is not
+	// CentralAuth's. CentralAuth is not asked; the request goes on logged
+	// out, its cookie kept.
+	Foreign Outcome = "foreign"
 )

@@ -8,6 +8,9 @@ import (
 	"net/netip"
 	"reflect"
 	"time"
+
+	"github.com/centralauth-go/logout/session"
+	"github.com/centralauth-go/logout/token"
 )
 
 // ErrInvalidConfig is matched by the errors New returns for a
@@ -25,6 +28,8 @@ type config struct {
 	logger       *slog.Logger
 	proxies      []netip.Prefix
 	onCheck      func(*http.Request, Event)
+	tokens       *token.Decrypter
+	ended        session.RevocationList
 }
 
 func configError(format string, args ...any) error {
@@ -154,3 +159,56 @@ func WithOnCheck(fn func(*http.Request, Event)) Option {
 		return nil
 	}
 }
+
+// WithEndedSessions has the Check read each session's token with tokens,
+// once per session, to the CentralAuth session behind it, and keep the
+// CentralAuth sessions that ended in ended. The apps of an organization
+// share that list (a redisstore.Revocations under a prefix of its own,
+// WithLocalCache, passed to every app's Check and to their session-wide
+// LogoutHandler's middleware.WithEndedSessions): a "log out everywhere" in
+// one app then ends the session in the others on their next request,
+// without a userinfo call and without waiting for the interval. A nil
+// ended keeps the list in this Check's memory, for up to 100,000 sessions.
+//
+// On every request, before any cached answer, the Check asks ended about
+// the session's CentralAuth session. A session found there is Ended at
+// once: its cookie cleared and the session revoked, as when CentralAuth
+// says so. When CentralAuth says that a session ended, the Check adds it
+// to the list. An entry lasts 24 hours, or until the token that wrote it
+// expires if that is later. A list that cannot be asked (Redis down, or
+// its local cache out of its window) is not a logout: the Check goes on
+// as without it, noticing logouts at the interval, and logs at Warn once
+// per interval.
+//
+// A token that does not decrypt means "unknown", never an error. Until a
+// token has decrypted, the Check asks CentralAuth about such a session, as
+// without this option. Once one has, a token that does not is not
+// CentralAuth's: the request goes on logged out, Foreign, its cookie
+// kept, without a call, so that a flood of random tokens costs no call. If
+// no token has decrypted for five minutes while tokens that do not keep
+// coming (CentralAuth changed the tokens' format, or the client secret was
+// rotated without token.WithPreviousSecret), the Check logs it at Error,
+// once per five minutes, and asks CentralAuth about them again, as without
+// this option: a change of format never logs everyone out. Default: no
+// token is read, and every check asks CentralAuth.
+func WithEndedSessions(tokens *token.Decrypter, ended session.RevocationList) Option {
+	return func(c *config) error {
+		if tokens == nil {
+			return configError("nil token.Decrypter")
+		}
+		if ended == nil {
+			list, err := session.NewMemoryRevocations(maxEndedInMemory)
+			if err != nil {
+				return configError("%w", err)
+			}
+			ended = list
+		}
+		c.tokens, c.ended = tokens, ended
+		return nil
+	}
+}
+
+// maxEndedInMemory bounds the ended CentralAuth sessions a Check keeps in
+// memory without a shared list. When full, an entry falls back to
+// CentralAuth's answer.
+const maxEndedInMemory = 100_000
