@@ -30,11 +30,19 @@ type rig struct {
 	store  *session.Store
 	ca     *centralauthtest.Server
 	logs   *testutil.Buffer
+	log    *slog.Logger
 	mu     sync.Mutex
 	events []middleware.Event
 }
 
 func newRig(t *testing.T, withRemote bool, opts ...middleware.Option) *rig {
+	t.Helper()
+	return newRigWithSecret(t, clientSecret, withRemote, opts...)
+}
+
+// newRigWithSecret is newRig for an organization whose client secret is
+// secret: one of 16, 24, 32, 48 or 64 bytes makes the fake's tokens JWEs.
+func newRigWithSecret(t *testing.T, secret string, withRemote bool, opts ...middleware.Option) *rig {
 	t.Helper()
 	store, err := session.NewStore(hashKey)
 	if err != nil {
@@ -42,6 +50,7 @@ func newRig(t *testing.T, withRemote bool, opts ...middleware.Option) *rig {
 	}
 	rg := &rig{store: store, logs: &testutil.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(rg.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rg.log = logger
 	base := []middleware.Option{
 		middleware.WithLogger(logger),
 		middleware.WithOnLogout(func(_ *http.Request, ev middleware.Event) {
@@ -51,8 +60,8 @@ func newRig(t *testing.T, withRemote bool, opts ...middleware.Option) *rig {
 		}),
 	}
 	if withRemote {
-		ca := centralauthtest.Start(t, clientID, clientSecret)
-		rc, err := remote.NewClient(clientID, clientSecret, remote.WithBaseURL(ca.URL()), remote.WithRetries(1))
+		ca := centralauthtest.Start(t, clientID, secret)
+		rc, err := remote.NewClient(clientID, secret, remote.WithBaseURL(ca.URL()), remote.WithRetries(1))
 		if err != nil {
 			t.Fatal(err)
 		}
