@@ -25,8 +25,8 @@ func TestSessionWideLogoutListsTheEndedSession(t *testing.T) {
 		name       string
 		fault      *centralauthtest.Fault
 		otherKey   bool // the handler's Decrypter has another secret
-		bearer     bool                                 // sent as a Bearer header, not in the cookie
-		failing    bool                                 // the list cannot be written
+		bearer     bool // sent as a Bearer header, not in the cookie
+		failing    bool // the list cannot be written
 		wantRemote middleware.RemoteOutcome
 		wantListed bool
 	}{
