@@ -9,12 +9,15 @@ import (
 	"net/url"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/centralauth-go/logout/login"
 	"github.com/centralauth-go/logout/middleware"
+	"github.com/centralauth-go/logout/redisstore"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
 	"github.com/centralauth-go/logout/sessioncheck"
+	"github.com/centralauth-go/logout/token"
 )
 
 // The whole round on chi: log in through CentralAuth (package login), have
@@ -185,4 +188,54 @@ func Example_ownConfirmationPage() {
 	// Output:
 	// GET 200
 	// POST 303
+}
+
+// Log out everywhere in milliseconds: the apps of an organization share a
+// list of ended CentralAuth sessions in Redis, and read each session's
+// CentralAuth session from its token, which every app can decrypt with the
+// organization's client secret. A "log out everywhere" in one app then ends
+// the session in the others on their next request, without a call to
+// CentralAuth. Every app runs this, with its own cookie and the same list.
+func Example_endedSessions() {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	// One prefix for the whole organization: every app reads and writes it.
+	ended, err := redisstore.NewRevocations(rdb, "my-org:ended:", redisstore.WithLocalCache(100_000))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ended.Close()
+	tokens, err := token.NewDecrypter("the-organization-client-secret!!") // 32 bytes
+	if err != nil {
+		log.Fatal(err)
+	}
+	hashKey := make([]byte, 32)
+	rand.Read(hashKey) // in production, a fixed key from your secret store
+	store, err := session.NewStore(hashKey, session.WithCookieName("__Host-app-b"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	centralauth, err := remote.NewClient("my-client-id", "the-organization-client-secret!!",
+		remote.WithAppOrigin("https://b.example.com"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Reads the list on every request, before any cached answer.
+	check, err := sessioncheck.New(store, centralauth, sessioncheck.WithEndedSessions(tokens, ended))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Adds to it once CentralAuth has ended the session.
+	everywhere, err := middleware.NewLogoutHandler(store, middleware.WithRemote(centralauth),
+		middleware.WithSessionWide(true), middleware.WithEndedSessions(tokens, ended))
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/logout/everywhere", everywhere)
+	mux.Handle("/account", check.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := sessioncheck.From(r.Context())
+		fmt.Fprintln(w, "signed in as", s.User.Email)
+	})))
+	_ = http.ListenAndServe("127.0.0.1:8080", mux)
 }
