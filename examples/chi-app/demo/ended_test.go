@@ -288,3 +288,89 @@ func proveInstantLogout(t *testing.T, tab context.Context, d *demo) (time.Durati
 	}
 	return 0, loads, verdict
 }
+
+// BenchmarkLogoutEverywhereLatency is the end-to-end latency of the list
+// of ended sessions, for the closing note: two example apps on one
+// real Redis (REDIS_URL, with the local cache), both with a check interval
+// of 10 minutes, over plain HTTP on loopback. Each iteration is one
+// CentralAuth session: a login on A and autologin on B, each with their own
+// cookie, then "Log out everywhere" POSTed to A, then B's page loaded with
+// B's cookie until B refuses the session. The latency runs from the POST's
+// start to the end of B's first refusal; p50-µs and p99-µs are over the
+// iterations, so -benchtime 1000x measures 1,000 sessions:
+//
+//	CENTRALAUTH_REQUIRE_SYSTEM_DEPS=1 go test -run '^$' -bench LogoutEverywhereLatency -benchtime 1000x ./examples/chi-app/demo
+//
+// B-loads/op is how many loads of B that took. B may make one userinfo
+// call per session, at its login, and none after: the benchmark fails
+// otherwise, as the list, not CentralAuth, must have refused the session.
+func BenchmarkLogoutEverywhereLatency(b *testing.B) {
+	const (
+		maxLoads = 1000            // of B, per session
+		window   = 5 * time.Second // per session, from the POST
+	)
+	srv := redistest.Start(b)
+	d := startOnRedis(b, srv.URL(), slog.LevelWarn, nil)
+	var (
+		latencies []time.Duration
+		loads     int
+	)
+	for b.Loop() {
+		c := newClient(b) // a browser of its own: a new CentralAuth session
+		if p := c.login(d.a, fmt.Sprintf("user%d@example.test", len(latencies))); p.state() != "logged-in" {
+			b.Fatalf("App A after login: %q", p.state())
+		}
+		if p := c.login(d.b, ""); p.state() != "logged-in" {
+			b.Fatalf("App B after autologin: %q", p.state())
+		}
+		start := time.Now()
+		if status := postOnce(b, c, d.a+everywherePath); status != http.StatusSeeOther {
+			b.Fatalf("log out everywhere on A: status %d, want 303", status)
+		}
+		for n := 1; ; n++ {
+			if c.get(d.b+"/").state() == "logged-out" {
+				latencies = append(latencies, time.Since(start))
+				loads += n
+				break
+			}
+			if n == maxLoads || time.Since(start) > window {
+				b.Fatalf("App B still shows the session after %d loads, %v after the logout on A", n, time.Since(start))
+			}
+		}
+	}
+	if n := userInfoFrom(d.ca.Calls(), d.b); n != len(latencies) {
+		b.Fatalf("App B made %d userinfo calls for %d sessions; want one each, at its login", n, len(latencies))
+	}
+	slices.Sort(latencies)
+	b.ReportMetric(micros(percentile(latencies, 50)), "p50-µs")
+	b.ReportMetric(micros(percentile(latencies, 99)), "p99-µs")
+	b.ReportMetric(float64(loads)/float64(len(latencies)), "B-loads/op")
+}
+
+// postOnce POSTs an empty form to target with c's cookies, without
+// following the redirect, and returns the status.
+func postOnce(tb testing.TB, c *client, target string) int {
+	tb.Helper()
+	hc := &http.Client{Jar: c.hc.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequestWithContext(tb.Context(), http.MethodPost, target, strings.NewReader(""))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// percentile is the nearest-rank p-th percentile of sorted, which is not
+// empty.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	rank := (len(sorted)*p + 99) / 100 // ⌈n·p/100⌉
+	return sorted[max(rank, 1)-1]
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
