@@ -235,8 +235,8 @@ func exampleApps(cfg config, baseURL string, demo sessionLister, urlA, urlB stri
 	}
 	tokens, err := token.NewDecrypter(cfg.ClientSecret)
 	if err != nil {
-		// The length of a real organization's secret is not known to
-		// suit: the example runs all the same, as it did before the list.
+		// A real organization's secret may have a length that no
+		// accepted algorithm takes: the example runs all the same.
 		logger.Warn("chi-app: the client secret cannot decrypt CentralAuth's tokens, so the apps share no list of ended sessions: a \"Log out everywhere\" in one app reaches the other at its check interval",
 			slog.Duration("check_interval", cfg.CheckInterval), slog.Any("error", err))
 		return apps, nil
@@ -255,9 +255,10 @@ func exampleApps(cfg config, baseURL string, demo sessionLister, urlA, urlB stri
 // REDIS_URL, as the library's own default does.
 const maxEndedInMemory = 100_000
 
-// The example asks CentralAuth often, so that a "Log out everywhere" in one
-// app shows in the other within seconds, unless CENTRALAUTH_CHECK_INTERVAL
-// says otherwise. The library's defaults are 30s and 10m.
+// The example asks CentralAuth often, so that a logout that the list of
+// ended sessions does not carry (see exampleApps), or all of them without
+// the list, shows in the other app within seconds, unless
+// CENTRALAUTH_CHECK_INTERVAL says otherwise. The library's defaults are 30s and 10m.
 const (
 	exampleCheckInterval = 2 * time.Second
 	exampleMaxStale      = time.Minute
