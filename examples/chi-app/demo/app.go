@@ -23,6 +23,7 @@ import (
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
 	"github.com/centralauth-go/logout/sessioncheck"
+	"github.com/centralauth-go/logout/token"
 )
 
 // Routes of each app.
@@ -89,6 +90,14 @@ type appConfig struct {
 	// CheckInterval and MaxStale tune the session check: see
 	// sessioncheck.WithInterval and sessioncheck.WithMaxStale.
 	CheckInterval, MaxStale time.Duration
+	// Tokens reads the CentralAuth session behind a token, with the
+	// organization's client secret, and Ended is the organization's list of
+	// ended CentralAuth sessions, one list for both apps: a "Log out
+	// everywhere" in one app then reaches the other on its next request
+	// (sessioncheck.WithEndedSessions). Both nil leave the other app to
+	// notice at its check interval.
+	Tokens *token.Decrypter
+	Ended  session.RevocationList
 }
 
 // workers runs background loops until the example stops.
@@ -167,13 +176,19 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		return nil, err
 	}
 	// Every page load asks CentralAuth, at most every CheckInterval,
-	// whether the session still stands: that is how this app notices a
-	// "Log out everywhere" made in the other one.
-	check, err := sessioncheck.New(store, rc,
+	// whether the session still stands, and first the list of ended
+	// CentralAuth sessions, if any: that is how this app notices a "Log out
+	// everywhere" made in the other one, at once through the list, else at
+	// the interval.
+	checkOpts := []sessioncheck.Option{
 		sessioncheck.WithLogger(log),
 		sessioncheck.WithInterval(cfg.CheckInterval),
 		sessioncheck.WithMaxStale(cfg.MaxStale),
-	)
+	}
+	if cfg.Tokens != nil {
+		checkOpts = append(checkOpts, sessioncheck.WithEndedSessions(cfg.Tokens, cfg.Ended))
+	}
+	check, err := sessioncheck.New(store, rc, checkOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -203,13 +218,20 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		return nil, err
 	}
 	// Log out everywhere: the cookie goes, and CentralAuth ends the
-	// session, which the other app notices within its check interval.
-	everywhere, err := middleware.NewLogoutHandler(store, append(common,
+	// session. Once it has (or the outbox has the logout to retry), the
+	// session goes on the list of ended sessions, and the other app refuses
+	// it on its next request; without the list, it notices within its check
+	// interval.
+	everywhereOpts := append(common,
 		middleware.WithPath(everywherePath),
 		middleware.WithRemote(rc),
 		middleware.WithSessionWide(true),
 		middleware.WithOutbox(retries),
-	)...)
+	)
+	if cfg.Tokens != nil {
+		everywhereOpts = append(everywhereOpts, middleware.WithEndedSessions(cfg.Tokens, cfg.Ended))
+	}
+	everywhere, err := middleware.NewLogoutHandler(store, everywhereOpts...)
 	if err != nil {
 		return nil, err
 	}

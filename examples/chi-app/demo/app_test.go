@@ -18,11 +18,11 @@ import (
 
 // client is a browser stand-in: it keeps cookies and follows redirects.
 type client struct {
-	t  *testing.T
+	t  testing.TB
 	hc *http.Client
 }
 
-func newClient(t *testing.T) *client {
+func newClient(t testing.TB) *client {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)

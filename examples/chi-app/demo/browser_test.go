@@ -69,13 +69,15 @@ func TestBrowserLoginThenLogout(t *testing.T) {
 
 // Proof 2, also the login package's: a login on App A, autologin on App B
 // (both through package login), then "Log out everywhere" on App A logs
-// the user out of App B on
-// B's first page load after the check interval, through the embedded
-// CentralAuth's session: B's session check asks userinfo, hears that the
-// session ended, and drops its cookie.
+// the user out of App B on B's first page load after the check interval,
+// through the embedded CentralAuth's session: B's session check asks
+// userinfo, hears that the session ended, and drops its cookie. This is the
+// fallback, as with a client secret that cannot decrypt tokens: the apps
+// share no list of ended sessions (TestBrowserLogoutEverywhereIsInstant
+// proves the list).
 func TestBrowserLogoutEverywhere(t *testing.T) {
 	const interval = time.Second
-	d := startDemo(t, func(c *appConfig) { c.CheckInterval = interval })
+	d := startDemo(t, func(c *appConfig) { c.CheckInterval, c.Tokens, c.Ended = interval, nil, nil })
 	tab := newBrowser(t, nil)
 
 	open(t, tab, d.a+"/")

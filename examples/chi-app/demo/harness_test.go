@@ -52,7 +52,11 @@ func newDemo(t *testing.T, strict bool, edit ...func(*appConfig)) *demo {
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(t.Output(), d.logs), nil))
 	lnA, lnB := listen(t), listen(t)
 	d.a, d.b = "http://"+lnA.Addr().String(), "http://"+lnB.Addr().String()
-	for i, c := range exampleApps(cfg, ca.URL(), ca, d.a, d.b, logger) {
+	apps, err := exampleApps(cfg, ca.URL(), ca, d.a, d.b, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range apps {
 		for _, e := range edit {
 			e(&c)
 		}
@@ -66,7 +70,7 @@ func newDemo(t *testing.T, strict bool, edit ...func(*appConfig)) *demo {
 }
 
 // listen picks a free loopback port.
-func listen(t *testing.T) net.Listener {
+func listen(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -76,7 +80,7 @@ func listen(t *testing.T) net.Listener {
 }
 
 // serve serves h on ln until the test ends.
-func serve(t *testing.T, h http.Handler, ln net.Listener) {
+func serve(t testing.TB, h http.Handler, ln net.Listener) {
 	t.Helper()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})

@@ -132,6 +132,7 @@ func (a *app) homeData(st status) any {
 		LoginPath, EvilPath             string
 		CentralAuthURL                  string
 		CheckInterval                   string
+		SharedEnded                     bool
 		Demo                            bool
 		Status                          status
 		Sessions                        []sessionRow
@@ -143,6 +144,7 @@ func (a *app) homeData(st status) any {
 		LoginPath: loginPath, EvilPath: logoutPath + "?return_to=https://evil.example/",
 		CentralAuthURL: a.caOrigin,
 		CheckInterval:  a.cfg.CheckInterval.String(),
+		SharedEnded:    a.cfg.Tokens != nil,
 		Demo:           a.cfg.Demo != nil,
 		Status:         st,
 		Sessions:       rows, MoreSessions: more,

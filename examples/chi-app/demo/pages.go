@@ -74,7 +74,10 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 {{- if .Notice}}<p class="notice" id="notice">{{.Notice}}</p>{{end}}
 {{- if .Warning}}<p class="notice" id="warning">{{.Warning}}</p>{{end}}
 {{- end}}
-<p class="muted" id="check-interval">This app asks CentralAuth whether your session still stands at most every {{.CheckInterval}}, so a "Log out everywhere" in the other app shows here within {{.CheckInterval}}.</p>
+<p class="muted" id="check-interval">This app asks CentralAuth whether your session still stands at most every {{.CheckInterval}}.
+{{- if .SharedEnded}} A "Log out everywhere" in the other app shows here on the next page load: the apps share a list of ended CentralAuth sessions, which this app reads on every request. A session ended any other way shows within {{.CheckInterval}}.
+{{- else}} A "Log out everywhere" in the other app shows here within {{.CheckInterval}}.
+{{- end}}</p>
 <div class="buttons">
 {{- if .Status.LoggedIn}}
 <form method="post" action="{{.LogoutPath}}"><button type="submit" id="logout">Log out</button></form>
@@ -92,7 +95,7 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 <ul>
 <li><a id="confirm-link" href="{{.LogoutPath}}">GET {{.LogoutPath}}</a> asks before logging out; its button POSTs.</li>
 <li><a id="evil" href="{{.EvilPath}}">{{.EvilPath}}</a> tries an open redirect; the logout ends here, on <code>/</code>.</li>
-<li>"Log out" ends this app's session only. "Log out everywhere" also ends the CentralAuth session{{if .OtherName}}, so {{.OtherName}} logs you out on its first page load after its check interval{{end}}.</li>
+<li>"Log out" ends this app's session only. "Log out everywhere" also ends the CentralAuth session{{if .OtherName}}, so {{.OtherName}} logs you out on its {{if .SharedEnded}}next page load{{else}}first page load after its check interval{{end}}{{end}}.</li>
 <li>Cookie <code>{{.CookieName}}</code>: HttpOnly, SameSite=Lax, Path={{.CookiePath}}, signed and encrypted.</li>
 </ul>
 </section>

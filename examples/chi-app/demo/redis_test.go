@@ -86,7 +86,10 @@ func TestBrowserEndedSessionRefusedByEveryInstance(t *testing.T) {
 	}
 	lnA, ln1, ln2 := listen(t), listen(t), listen(t)
 	urlA, url1, url2 := "http://"+lnA.Addr().String(), "http://"+ln1.Addr().String(), "http://"+ln2.Addr().String()
-	apps := exampleApps(cfg, ca.URL(), ca, urlA, url1, logger)
+	apps, err := exampleApps(cfg, ca.URL(), ca, urlA, url1, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := apps[1]
 	b.Revocations, b.CheckInterval = revocations, 0 // every page load asks, unless the list already says
 	for _, inst := range []struct {

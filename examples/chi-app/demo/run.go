@@ -28,6 +28,8 @@ import (
 
 	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/redisstore"
+	"github.com/centralauth-go/logout/session"
+	"github.com/centralauth-go/logout/token"
 )
 
 // shutdownTimeout bounds how long Ctrl-C waits for requests in flight.
@@ -88,7 +90,10 @@ func Start(lookup func(string) (string, bool), logger *slog.Logger) (_ *Running,
 	rn.closers = append(rn.closers, func() { lnB.Close() })
 	rn.URLA, rn.URLB = publicURL(cfg.AddrA, lnA.Addr()), publicURL(cfg.AddrB, lnB.Addr())
 
-	apps := exampleApps(cfg, baseURL, lister, rn.URLA, rn.URLB, logger)
+	apps, err := exampleApps(cfg, baseURL, lister, rn.URLA, rn.URLB, logger)
+	if err != nil {
+		return nil, err
+	}
 	if err := rn.serverSide(cfg, apps); err != nil {
 		return nil, err
 	}
@@ -108,8 +113,11 @@ func Start(lookup func(string) (string, bool), logger *slog.Logger) (_ *Running,
 
 // serverSide gives the apps their revocation lists and outbox queues: in
 // memory (each app its own), or with REDIS_URL in Redis, under one key
-// prefix per app, as two instances of one app would share them. It also
-// starts the outbox workers, which Wait stops.
+// prefix per app, as two instances of one app would share them. With
+// REDIS_URL, the list of ended CentralAuth sessions that both apps share
+// moves to Redis too, under a prefix of the organization's, as apps in
+// other processes would share it. It also starts the outbox workers, which
+// Wait stops.
 func (rn *Running) serverSide(cfg config, apps []appConfig) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	rn.workers, rn.stopWork = &workers{ctx: ctx}, cancel
@@ -141,8 +149,24 @@ func (rn *Running) serverSide(cfg config, apps []appConfig) error {
 			return err
 		}
 	}
+	if apps[0].Ended == nil {
+		return nil // the client secret cannot read tokens: exampleApps said so
+	}
+	ended, err := redisstore.NewRevocations(rdb, endedPrefix, redisstore.WithLocalCache(100_000), redisstore.WithLogger(apps[0].Logger))
+	if err != nil {
+		return err
+	}
+	rn.closers = append(rn.closers, func() { _ = ended.Close() })
+	for i := range apps {
+		apps[i].Ended = ended
+	}
 	return nil
 }
+
+// endedPrefix is the Redis key prefix of the list of ended CentralAuth
+// sessions: the organization's, not an app's, since every app of the
+// organization writes and reads the same list.
+const endedPrefix = "centralauth-example:ended:"
 
 // Wait serves until ctx ends or a server stops by itself, then shuts
 // everything down gracefully, waiting up to shutdownTimeout for requests in
@@ -193,7 +217,11 @@ func Run(ctx context.Context, lookup func(string) (string, bool), out io.Writer,
 // exampleApps configures App A and App B: two cookie names, since
 // browsers share cookies across the ports of one host, and the two ways of
 // mounting the logout handlers. demo is the embedded CentralAuth, or nil.
-func exampleApps(cfg config, baseURL string, demo sessionLister, urlA, urlB string, logger *slog.Logger) []appConfig {
+// Both apps read tokens with the client secret and share one list of ended
+// CentralAuth sessions, in memory (serverSide moves it to Redis), unless
+// the secret cannot decrypt tokens: then they notice a logout made in the
+// other app at their check interval, which a Warn line says once.
+func exampleApps(cfg config, baseURL string, demo sessionLister, urlA, urlB string, logger *slog.Logger) ([]appConfig, error) {
 	apps := []appConfig{
 		{Name: "App A", CookieName: "app_a_session", Mount: mountRoute, PublicURL: urlA, OtherName: "App B", OtherURL: urlB},
 		{Name: "App B", CookieName: "app_b_session", Mount: mountMiddleware, PublicURL: urlB, OtherName: "App A", OtherURL: urlA},
@@ -205,12 +233,32 @@ func exampleApps(cfg config, baseURL string, demo sessionLister, urlA, urlB stri
 		c.Demo, c.Logger = demo, logger
 		c.CheckInterval, c.MaxStale = cfg.CheckInterval, exampleMaxStale
 	}
-	return apps
+	tokens, err := token.NewDecrypter(cfg.ClientSecret)
+	if err != nil {
+		// A real organization's secret may have a length that no
+		// accepted algorithm takes: the example runs all the same.
+		logger.Warn("chi-app: the client secret cannot decrypt CentralAuth's tokens, so the apps share no list of ended sessions: a \"Log out everywhere\" in one app reaches the other at its check interval",
+			slog.Duration("check_interval", cfg.CheckInterval), slog.Any("error", err))
+		return apps, nil
+	}
+	ended, err := session.NewMemoryRevocations(maxEndedInMemory)
+	if err != nil {
+		return nil, err
+	}
+	for i := range apps {
+		apps[i].Tokens, apps[i].Ended = tokens, ended
+	}
+	return apps, nil
 }
 
-// The example asks CentralAuth often, so that a "Log out everywhere" in one
-// app shows in the other within seconds, unless CENTRALAUTH_CHECK_INTERVAL
-// says otherwise. The library's defaults are 30s and 10m.
+// maxEndedInMemory bounds the list of ended CentralAuth sessions without
+// REDIS_URL, as the library's own default does.
+const maxEndedInMemory = 100_000
+
+// The example asks CentralAuth often, so that a logout that the list of
+// ended sessions does not carry (see exampleApps), or all of them without
+// the list, shows in the other app within seconds, unless
+// CENTRALAUTH_CHECK_INTERVAL says otherwise. The library's defaults are 30s and 10m.
 const (
 	exampleCheckInterval = 2 * time.Second
 	exampleMaxStale      = time.Minute
