@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -285,7 +286,7 @@ func TestEndedSessionsPrivateList(t *testing.T) {
 
 // randomJunk is a random cookie value of n bytes: base64url text.
 func randomJunk(n int) string {
-	return base64.RawURLEncoding.EncodeToString(randomBytes(n * 3 / 4))[:n]
+	return base64.RawURLEncoding.EncodeToString(randomBytes(n))[:n]
 }
 
 // jweShaped is a random string of a JWE's shape, under the header of the
@@ -533,4 +534,109 @@ func TestTokensAreReadOncePerSession(t *testing.T) {
 	if with != without || foreign <= with {
 		t.Fatalf("allocations per request: %v cached with the option, %v without, %v decrypting a foreign token; want the first two equal, the third above", with, without, foreign)
 	}
+}
+
+// countingUsers counts the userinfo calls a Check makes through next.
+type countingUsers struct {
+	next  sessioncheck.Users
+	calls atomic.Int64
+}
+
+func (u *countingUsers) UserInfo(ctx context.Context, tok string, eu remote.EndUser) (remote.User, error) {
+	if tok != "" { // New's probe is not a call
+		u.calls.Add(1)
+	}
+	return u.next.UserInfo(ctx, tok, eu)
+}
+
+// TestRandomTokenFloodCostsNoCall is issue 21's flood proof: with the raw
+// token cookie, every random cookie is a session of its own. 1,000 real
+// users are checked once; then, with CentralAuth down, 100,000 requests
+// each bring a fresh random token (base64url junk, strings of a JWE's
+// shape, JWEs of another organization). None costs a userinfo call, each
+// is Foreign, and every real user still gets their cached answer: none
+// was evicted.
+//
+// The refusal holds for five minutes after the last token that decrypted,
+// wall-clock time on a Check outside a bubble, and the flood takes tens of
+// seconds under -race on one CPU. So the Check lives in a synctest bubble,
+// whose clock moves only when every goroutine in it waits: the flood,
+// which never waits, takes no time on it, on any machine. The real users'
+// first checks go to the fake over loopback, which the bubble's clock
+// does not move during either.
+func TestRandomTokenFloodCostsNoCall(t *testing.T) {
+	const users, flood = 1_000, 100_000
+	fake, dec := startOrg(t)
+	foreign := foreignSealer(t)
+	synctest.Test(t, func(t *testing.T) {
+		// No connection outlives its call: the bubble ends only once the
+		// goroutines of its connections do, also when the test fails with
+		// a call in flight.
+		hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		rc := &countingUsers{next: clientFor(t, fake, originA, remote.WithHTTPClient(hc))}
+		store, err := session.NewTokenCookie()
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes := map[sessioncheck.Outcome]int{}
+		check, err := sessioncheck.New(store, rc, sessioncheck.WithEndedSessions(dec, nil), sessioncheck.WithLogger(slog.New(slog.DiscardHandler)),
+			sessioncheck.WithOnCheck(func(_ *http.Request, ev sessioncheck.Event) { outcomes[ev.Outcome]++ }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var live bool
+		h := check.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			_, live = sessioncheck.From(r.Context())
+		}))
+		visit := func(tok string) bool {
+			r := httptest.NewRequest(http.MethodGet, originA+"/", nil)
+			r.AddCookie(&http.Cookie{Name: "access_token", Value: tok})
+			live = false
+			h.ServeHTTP(newDiscardWriter(), r)
+			return live
+		}
+
+		real := make([]string, users)
+		for i := range real {
+			real[i] = fake.SignIn("user" + strconv.Itoa(i) + "@example.com").AccessToken
+			if !visit(real[i]) {
+				t.Fatalf("user %d is not live", i)
+			}
+		}
+		if outcomes[sessioncheck.Fresh] != users || rc.calls.Load() != users {
+			t.Fatalf("the users' first checks: %v, %d calls; want %d fresh", outcomes, rc.calls.Load(), users)
+		}
+
+		fake.InjectFault(centralauthtest.Fault{Status: http.StatusServiceUnavailable, Times: flood})
+		clear(outcomes)
+		calls := rc.calls.Load()
+		for i := range flood {
+			var tok string
+			switch i % 3 {
+			case 0:
+				tok = randomJunk(16 + i%1000)
+			case 1:
+				tok = jweShaped()
+			default:
+				tok = foreign()
+			}
+			if visit(tok) || rc.calls.Load() != calls || outcomes[sessioncheck.Foreign] != i+1 {
+				t.Fatalf("flood request %d: live %v, %d userinfo calls, outcomes %v; want logged out, 0 calls, all foreign", i, live, rc.calls.Load()-calls, outcomes)
+			}
+		}
+
+		clear(outcomes)
+		evicted := 0
+		for _, tok := range real {
+			if !visit(tok) {
+				evicted++
+			}
+		}
+		if evicted != 0 || outcomes[sessioncheck.Cached] != users || rc.calls.Load() != calls {
+			t.Fatalf("after the flood: %d of %d users logged out, outcomes %v, %d calls; want all cached, 0 calls", evicted, users, outcomes, rc.calls.Load()-calls)
+		}
+		if n := userinfoCalls(fake, originA); n != users {
+			t.Fatalf("the fake received %d userinfo calls, want %d", n, users)
+		}
+	})
 }
