@@ -296,16 +296,16 @@ func jweShaped() string {
 	return enc([]byte(`{"alg":"dir","enc":"A256GCM"}`)) + ".." + enc(randomBytes(12)) + "." + enc(randomBytes(64)) + "." + enc(randomBytes(16))
 }
 
-// foreignSealer encrypts tokens as the organization next door's
-// CentralAuth does: real JWEs, under another secret.
-func foreignSealer(t testing.TB) func() string {
+// sealer encrypts tokens as a CentralAuth whose client secret is secret
+// does: real JWEs of {sessionId}, for any session ID, issued or not.
+func sealer(t testing.TB, secret string) func(sessionID string) string {
 	t.Helper()
-	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: []byte(otherOrgSecret)}, nil)
+	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.DIRECT, Key: []byte(secret)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func() string {
-		obj, err := enc.Encrypt([]byte(`{"sessionId":"ses_` + randomJunk(32) + `"}`))
+	return func(sessionID string) string {
+		obj, err := enc.Encrypt([]byte(`{"sessionId":"` + sessionID + `"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,6 +315,13 @@ func foreignSealer(t testing.TB) func() string {
 		}
 		return tok
 	}
+}
+
+// foreignSealer makes tokens of the organization next door: real JWEs,
+// under another secret.
+func foreignSealer(t testing.TB) func() string {
+	seal := sealer(t, otherOrgSecret)
+	return func() string { return seal("ses_" + randomJunk(32)) }
 }
 
 func randomBytes(n int) []byte {
@@ -639,4 +646,32 @@ func TestRandomTokenFloodCostsNoCall(t *testing.T) {
 			t.Fatalf("the fake received %d userinfo calls, want %d", n, users)
 		}
 	})
+}
+
+// TestEndedSessionsOnlyWhenTheSessionEnded: CentralAuth refusing one token
+// (tokenInvalid: a token it no longer takes, such as an expired one) ends
+// that app session, not the CentralAuth session, which the other apps'
+// tokens still stand for: it must not go on the list, or one stale token
+// would log its user out of every app.
+func TestEndedSessionsOnlyWhenTheSessionEnded(t *testing.T) {
+	fake, dec := startOrg(t)
+	shared, err := session.NewMemoryRevocations(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, clientFor(t, fake, originA), sessioncheck.WithInterval(0), sessioncheck.WithEndedSessions(dec, shared))
+	b := newApp(t, clientFor(t, fake, originB), sessioncheck.WithInterval(10*time.Minute), sessioncheck.WithEndedSessions(dec, shared))
+	ca := fake.SignIn("ada@example.com")
+	cookieB := b.signIn(t, &session.Session{AccessToken: ca.AccessToken})
+	if live, _, _ := b.visit(t, cookieB); !live {
+		t.Fatal("B: not live")
+	}
+	// A holds a token of the same session that CentralAuth does not take.
+	stale := sealer(t, orgSecret)(ca.ID)
+	if live, ev, _ := a.visit(t, a.signIn(t, &session.Session{AccessToken: stale})); live || ev.Outcome != sessioncheck.Ended {
+		t.Fatalf("A with a token CentralAuth refuses: live %v, %+v; want ended", live, ev)
+	}
+	if live, ev, _ := b.visit(t, cookieB); !live || ev.Outcome != sessioncheck.Cached {
+		t.Fatalf("B, whose token stands: live %v, %+v; want live, cached", live, ev)
+	}
 }
