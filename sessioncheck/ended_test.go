@@ -675,3 +675,51 @@ func TestEndedSessionsOnlyWhenTheSessionEnded(t *testing.T) {
 		t.Fatalf("B, whose token stands: live %v, %+v; want live, cached", live, ev)
 	}
 }
+
+// TestEndedSessionsRawTokenCookie: with session.TokenCookie, which keeps
+// no revocation list, a replayed cookie of an ended session loads again;
+// the list ends it again, still without a call.
+func TestEndedSessionsRawTokenCookie(t *testing.T) {
+	fake, dec := startOrg(t)
+	store, err := session.NewTokenCookie()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := session.NewMemoryRevocations(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last sessioncheck.Event
+	check, err := sessioncheck.New(store, clientFor(t, fake, originA), sessioncheck.WithInterval(10*time.Minute), sessioncheck.WithEndedSessions(dec, list),
+		sessioncheck.WithLogger(slog.New(slog.DiscardHandler)), sessioncheck.WithOnCheck(func(_ *http.Request, ev sessioncheck.Event) { last = ev }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := fake.SignIn("ada@example.com")
+	visit := func() (bool, *http.Response) {
+		var live bool
+		r := httptest.NewRequest(http.MethodGet, originA+"/", nil)
+		r.AddCookie(&http.Cookie{Name: "access_token", Value: ca.AccessToken})
+		rec := httptest.NewRecorder()
+		check.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			_, live = sessioncheck.From(r.Context())
+		})).ServeHTTP(rec, r)
+		return live, rec.Result()
+	}
+	if live, _ := visit(); !live {
+		t.Fatal("not live before the end")
+	}
+	if err := list.Revoke(context.Background(), ca.ID, endSoon()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"next request", "replayed cookie"} {
+		live, resp := visit()
+		clearedRaw := strings.HasPrefix(resp.Header.Get("Set-Cookie"), "access_token=;")
+		if live || last.Outcome != sessioncheck.Ended || last.Err == nil || !clearedRaw {
+			t.Fatalf("%s: live %v, %+v, Set-Cookie %q; want ended, the cookie cleared", name, live, last, resp.Header.Get("Set-Cookie"))
+		}
+	}
+	if n := userinfoCalls(fake, originA); n != 1 {
+		t.Fatalf("%d userinfo calls, want the first check's only", n)
+	}
+}
