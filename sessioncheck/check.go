@@ -453,7 +453,7 @@ func (c *Check) call(reqCtx context.Context, sess *session.Session, eu remote.En
 	}
 	f.err = err
 	c.mu.Unlock()
-	if f.outcome == Ended && e.sid != "" {
+	if f.outcome == Ended && e.sid != "" && endsTheSession(err) {
 		// The other apps, and this one's other sessions of the same
 		// CentralAuth session, need not ask.
 		if lerr := endedset.Mark(ctx, c.cfg.ended, e.sid, sess.Expires); lerr != nil {
@@ -466,6 +466,16 @@ func (c *Check) call(reqCtx context.Context, sess *session.Session, eu remote.En
 			slog.Any("error", err))
 	}
 	close(f.done)
+}
+
+// endsTheSession reports whether err, an answer that matches
+// remote.IsSessionEnded, is about the CentralAuth session, so that the
+// list of ended sessions may hold it for every app. tokenInvalid and
+// tokenMissing refuse this one token (one that expired, say), while the
+// other apps' tokens of the session may still stand.
+func endsTheSession(err error) bool {
+	re, ok := errors.AsType[*remote.Error](err)
+	return ok && re.Code != "tokenInvalid" && re.Code != "tokenMissing"
 }
 
 // settle turns a call's outcome into the request's Session, clearing the

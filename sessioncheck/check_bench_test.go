@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centralauth-go/logout/centralauthtest"
 	"github.com/centralauth-go/logout/remote"
 	"github.com/centralauth-go/logout/session"
 	"github.com/centralauth-go/logout/sessioncheck"
+	"github.com/centralauth-go/logout/token"
 )
 
 // BenchmarkSessionCheck is issue 10's first target: a handler behind
@@ -65,6 +67,67 @@ func BenchmarkSessionCheck(b *testing.B) {
 				b.Fatalf("session %q, %d calls", seen, ca.calls.Load())
 			}
 		})
+	}
+}
+
+// BenchmarkCachedCheckWithTokens is issue 21's target: a cached check of
+// a session whose token is a real JWE, without WithEndedSessions and with
+// it (a memory list), on the same session. The token is decrypted once, at
+// the first check; what each cached request adds is the list's lookup.
+// store=cookie is the app's cost, its signed and encrypted cookie
+// included; store=fixed leaves the cookie out, to show what the lookup adds
+// to the check alone. Compare with benchstat -col /tokens.
+func BenchmarkCachedCheckWithTokens(b *testing.B) {
+	fake := centralauthtest.Start(b, "org", orgSecret)
+	dec, err := token.NewDecrypter(orgSecret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cookies, err := session.NewStore(hashKey, session.WithEncryptionKey(hashKey))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sess := &session.Session{AccessToken: fake.SignIn("ada@example.com").AccessToken}
+	rec := httptest.NewRecorder()
+	if err := cookies.Save(rec, sess); err != nil {
+		b.Fatal(err)
+	}
+	cookie := rec.Result().Cookies()[0]
+	for _, st := range []struct {
+		name  string
+		store sessioncheck.Store
+	}{{"store=cookie", cookies}, {"store=fixed", fixedStore{"ada": sess}}} {
+		for _, bc := range []struct {
+			name string
+			opts []sessioncheck.Option
+		}{
+			{"tokens=off", nil},
+			{"tokens=on", []sessioncheck.Option{sessioncheck.WithEndedSessions(dec, nil)}},
+		} {
+			b.Run(st.name+"/"+bc.name, func(b *testing.B) {
+				ca := &userinfo{answer: func(string) (remote.User, error) { return ada, nil }}
+				check, err := sessioncheck.New(st.store, ca, append([]sessioncheck.Option{sessioncheck.WithInterval(time.Hour), sessioncheck.WithLogger(slog.New(slog.DiscardHandler))}, bc.opts...)...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				live := false
+				h := check.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					_, live = sessioncheck.From(r.Context())
+				}))
+				r := httptest.NewRequest(http.MethodGet, "/", nil)
+				r.AddCookie(cookie)
+				r.Header.Set("X-Session", "ada")
+				w := newDiscardWriter()
+				h.ServeHTTP(w, r) // the first check asks, and decrypts; the rest are cached
+				b.ReportAllocs()
+				for b.Loop() {
+					h.ServeHTTP(w, r)
+				}
+				if !live || ca.calls.Load() != 1 {
+					b.Fatalf("live %v, %d calls; want live, 1 call", live, ca.calls.Load())
+				}
+			})
+		}
 	}
 }
 

@@ -465,6 +465,7 @@ func TestSessionCheckConfig(t *testing.T) {
 		{name: "nil logger", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithLogger(nil)}},
 		{name: "nil OnCheck hook", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithOnCheck(nil)}},
 		{name: "a trusted proxy that is not an IP", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithTrustedProxies("not-an-ip")}},
+		{name: "ended sessions without a token.Decrypter", store: store, users: ca, opts: []sessioncheck.Option{sessioncheck.WithEndedSessions(nil, nil)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

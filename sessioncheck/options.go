@@ -174,7 +174,8 @@ func WithOnCheck(fn func(*http.Request, Event)) Option {
 // the session's CentralAuth session. A session found there is Ended at
 // once: its cookie cleared and the session revoked, as when CentralAuth
 // says so. When CentralAuth says that a session ended, the Check adds it
-// to the list. An entry lasts 24 hours, or until the token that wrote it
+// to the list; not when it only refuses the token (tokenInvalid), since
+// the other apps' tokens of the session may still stand. An entry lasts 24 hours, or until the token that wrote it
 // expires if that is later. A list that cannot be asked (Redis down, or
 // its local cache out of its window) is not a logout: the Check goes on
 // as without it, noticing logouts at the interval, and logs at Warn once
