@@ -278,7 +278,7 @@ func (c *Check) check(w http.ResponseWriter, r *http.Request) Session {
 				sid = claims.SessionID
 				c.decryptedAt.Store(int64(now) + 1)
 			case c.refusesUnreadable(r, now):
-				return c.unvouched(r, Session{}, Event{Outcome: Foreign, SessionID: sess.ID, Err: errForeign}, slog.LevelDebug)
+				return c.foreign(r, sess)
 			}
 		}
 		if sid != "" && c.endedElsewhere(r, sid, now) {
@@ -297,6 +297,15 @@ var errForeign = errors.New("sessioncheck: the token does not decrypt with the o
 // errEndedInList is the error of an Ended outcome that the list of ended
 // sessions decided.
 var errEndedInList = errors.New("sessioncheck: the CentralAuth session was ended in another app (the list of ended sessions)")
+
+// foreign reports a session whose token is not CentralAuth's, which goes
+// on logged out. At Debug: a flood of them must not flood the log.
+func (c *Check) foreign(r *http.Request, sess *session.Session) Session {
+	c.log(r.Context(), slog.LevelDebug, "session check: the token does not decrypt with the client secret; not CentralAuth's, not asked about",
+		slog.String("session_id", sess.ID), slog.String("outcome", string(Foreign)))
+	c.report(r, Event{Outcome: Foreign, SessionID: sess.ID, Err: errForeign})
+	return Session{}
+}
 
 // refusesUnreadable reports whether a token that does not decrypt is
 // refused as not CentralAuth's: while another one decrypted within the
