@@ -238,7 +238,7 @@ func TestBrowserLogoutEverywhereIsInstant(t *testing.T) {
 
 // errStillSignedIn is proveInstantLogout's verdict when App B still shows
 // the user signed in.
-var errStillSignedIn = errors.New("App B still shows the user signed in after \"Log out everywhere\" on App A")
+var errStillSignedIn = errors.New("demo: App B still shows the user signed in after \"Log out everywhere\" on App A")
 
 // The bounds of proveInstantLogout's wait for App B: far below B's check
 // interval, and far above what the list takes.
