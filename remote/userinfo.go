@@ -2,7 +2,6 @@ package remote
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -10,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/centralauth-go/logout/internal/userjson"
 )
 
 // User is CentralAuth's user, as userinfo answers while the session stands.
@@ -111,52 +112,14 @@ func (e unreadableError) Error() string {
 	return "remote: " + e.op + " answer unreadable: " + e.reason
 }
 
-// parseUser reads userinfo's JSON strictly: a body that is not a JSON
-// object with a non-empty id, and dates in RFC 3339, is unreadable, never a
-// user.
+// parseUser reads userinfo's JSON strictly (package userjson): a body
+// that is not a user object is unreadable, never a user.
 func parseUser(body []byte) (User, error) {
-	var j struct {
-		ID              *string `json:"id"`
-		Email           string  `json:"email"`
-		Gravatar        string  `json:"gravatar"`
-		Verified        bool    `json:"verified"`
-		Blocked         bool    `json:"blocked"`
-		OrganizationID  *string `json:"organizationId"`
-		Created         string  `json:"created"`
-		Updated         string  `json:"updated"`
-		LastLogin       *string `json:"lastLogin"`
-		AffirmationDate *string `json:"affirmationDate"`
+	u, err := userjson.Parse(body)
+	if err != nil {
+		return User{}, unreadableError{"userinfo", err.Error()}
 	}
-	if err := json.Unmarshal(body, &j); err != nil {
-		return User{}, unreadableError{"userinfo", "not a JSON object of the documented shape"}
-	}
-	if j.ID == nil || *j.ID == "" {
-		return User{}, unreadableError{"userinfo", "no user id"}
-	}
-	u := User{ID: *j.ID, Email: j.Email, Gravatar: j.Gravatar, Verified: j.Verified, Blocked: j.Blocked}
-	if j.OrganizationID != nil {
-		u.OrganizationID = *j.OrganizationID
-	}
-	for _, d := range []struct {
-		dst      *time.Time
-		src      *string
-		required bool
-	}{
-		{&u.Created, &j.Created, true},
-		{&u.Updated, &j.Updated, true},
-		{&u.LastLogin, j.LastLogin, false},
-		{&u.AffirmationDate, j.AffirmationDate, false},
-	} {
-		if d.src == nil || (*d.src == "" && !d.required) {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339Nano, *d.src)
-		if err != nil {
-			return User{}, unreadableError{"userinfo", "a date is not in RFC 3339"}
-		}
-		*d.dst = t
-	}
-	return u, nil
+	return User(u), nil
 }
 
 // userInfoURL is base/api/v1/userinfo with the app's origin as domain, or

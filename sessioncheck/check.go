@@ -76,18 +76,16 @@ type Check struct {
 	// first are the sessions, with their tokens, without an answer yet.
 	first      map[firstKey]*entry
 	firstCalls int // how many of first have a call in flight
-	// misconfigLog is when CentralAuth refusing the app may next be
-	// logged at Error, since base.
-	misconfigLog time.Duration
 
 	proxyWarned atomic.Bool // the untrusted proxy was logged
 
-	// With WithEndedSessions: when a token last decrypted at a first
-	// check, since base, plus one (0: never), and when the Check may next
-	// log that none has, or that the list of ended sessions failed.
-	decryptedAt    atomic.Int64
-	noDecryptLog   atomic.Int64
-	endedFailedLog atomic.Int64
+	// When the Check may next log, since base (see due): that CentralAuth
+	// refuses the app, that no token has decrypted, or that the list of
+	// ended sessions failed.
+	misconfigLog, noDecryptLog, endedFailedLog atomic.Int64
+	// decryptedAt is when a token last decrypted at a first check, since
+	// base, plus one (0: never), with WithEndedSessions.
+	decryptedAt atomic.Int64
 }
 
 // junkWindow is how long after the last token that decrypted a token that
@@ -452,9 +450,7 @@ func (c *Check) call(reqCtx context.Context, sess *session.Session, eu remote.En
 			f.outcome, e.user.failed = Misconfigured, failedMisconfigured
 			// The app's fault, not the session's: once per interval for
 			// the Check, not once per request or session.
-			if logMisconfigured = now >= c.misconfigLog; logMisconfigured {
-				c.misconfigLog = now + c.cfg.interval
-			}
+			logMisconfigured = c.due(&c.misconfigLog, now, c.cfg.interval)
 		}
 		// Ask again after the interval, not on every request: an outage
 		// must not become a flood of calls.
